@@ -1,0 +1,187 @@
+"""Find and open one table's file: CSV (UTF-8, UTF-8 with BOM or GB18030), Parquet or XLSX.
+
+The readers map headers (English or Chinese, mixed) to field names and hand back a
+lazy frame of raw cells. Nothing is parsed or dropped here: that is ``normalise``'s job.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from xueji.errors import InputError
+from xueji.io.schema import TableSchema
+
+SUFFIXES = (".csv", ".parquet", ".xlsx")
+_CHUNK = 1 << 22
+BOM = codecs.BOM_UTF8
+
+
+@dataclass
+class RawTable:
+    """A table's raw cells with headers already mapped to field names."""
+
+    schema: TableSchema
+    path: Path
+    format: str
+    encoding: str | None
+    frame: pl.LazyFrame
+    header_languages: tuple[str, ...]
+    unknown_headers: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        """The file name as messages show it."""
+        return self.path.name
+
+
+def find_table_file(folder: Path, table: str) -> Path | None:
+    """The one file holding ``table`` in ``folder``, or None; two candidates is an error."""
+    found = [folder / f"{table}{s}" for s in SUFFIXES if (folder / f"{table}{s}").is_file()]
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise InputError(f"{folder}: {len(found)} files for table {table}: {names} (keep one)")
+    return found[0] if found else None
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig``, ``utf-8`` or ``gb18030``, decided by strict decoding, never assumed."""
+    with path.open("rb") as fh:
+        head = fh.read(len(BOM))
+        if head == BOM:
+            return "utf-8-sig"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("gb18030")("strict")
+        try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "gb18030"
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path.name}: the file is neither UTF-8 nor GB18030/GBK text "
+                f"(undecodable byte at offset {exc.start}); save it as UTF-8 CSV"
+            ) from exc
+
+
+def _clean_header(h: str) -> str:
+    from xueji.io.normalise import to_halfwidth
+
+    return to_halfwidth(h.replace("\ufeff", "")).strip()
+
+
+def map_headers(schema: TableSchema, file: str, headers: list[str]) -> tuple[dict[str, str], list[str], tuple[str, ...], list[str]]:
+    """Map file headers to field names.
+
+    Returns (rename map, unknown headers, languages seen, warnings). Two headers naming
+    one field, or missing required columns, raise InputError.
+    """
+    accepted = schema.header_map()
+    rename: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    unknown: list[str] = []
+    languages: set[str] = set()
+    warnings: list[str] = []
+    for h in headers:
+        key = _clean_header(h)
+        target = accepted.get(key) or accepted.get(key.lower())
+        if target is None:
+            unknown.append(h)
+            choices = list(accepted)
+            hint = difflib.get_close_matches(key.lower(), choices, n=1, cutoff=0.6) or difflib.get_close_matches(
+                key, choices, n=1, cutoff=0.5
+            )
+            fix = f"; did you mean {accepted[hint[0]]} ({schema.field(accepted[hint[0]]).title})?" if hint else ""
+            warnings.append(f"{file}: unknown column {h!r} is ignored{fix}")
+            continue
+        if target in seen:
+            raise InputError(
+                f"{file}: columns {seen[target]!r} and {h!r} both give {schema.field(target).label}; keep one"
+            )
+        seen[target] = h
+        rename[h] = target
+        languages.add("zh" if key == schema.field(target).title else "en")
+    missing = [f for f in schema.required_fields if f.name not in seen]
+    if missing:
+        listed = ", ".join(f.label for f in sorted(missing, key=lambda f: f.name))
+        noun = "column" if len(missing) == 1 else "columns"
+        hints = [w for w in warnings if "did you mean" in w]
+        extra = f" ({'; '.join(h.split(': ', 1)[1] for h in hints)})" if hints else ""
+        raise InputError(f"{file}: {len(missing)} required {noun} missing: {listed}{extra}")
+    return rename, unknown, tuple(sorted(languages)), warnings
+
+
+def _read_csv(path: Path, schema: TableSchema) -> tuple[pl.LazyFrame, str]:
+    if path.stat().st_size == 0:
+        raise InputError(f"{path.name}: the file is empty (expected a header row with {schema.title} columns)")
+    encoding = detect_encoding(path)
+    opts = {"infer_schema": False, "truncate_ragged_lines": True}
+    try:
+        if encoding == "gb18030":
+            # Polars reads only UTF-8: transcode in memory. Government GBK exports of the
+            # small tables are common; big tables arrive as Parquet.
+            data = path.read_bytes().decode("gb18030").encode("utf-8")
+            lf = pl.read_csv(io.BytesIO(data), **opts).lazy()  # type: ignore[arg-type]
+        else:
+            lf = pl.scan_csv(path, **opts)  # type: ignore[arg-type]
+            lf.collect_schema()
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"{path.name}: not a readable CSV file ({_first_line(exc)})") from exc
+    return lf, encoding
+
+
+def _read_parquet(path: Path) -> pl.LazyFrame:
+    try:
+        pl.read_parquet_schema(path)
+        lf = pl.scan_parquet(path)
+        lf.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"{path.name}: not a readable Parquet file ({_first_line(exc)})") from exc
+    return lf
+
+
+def _read_xlsx(path: Path) -> pl.LazyFrame:
+    try:
+        df = pl.read_excel(path, sheet_id=1, engine="calamine", infer_schema_length=0)
+    except Exception as exc:  # noqa: BLE001 - the engine raises its own types
+        raise InputError(f"{path.name}: not a readable XLSX workbook ({_first_line(exc)})") from exc
+    return df.lazy()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def open_table(path: Path, schema: TableSchema) -> RawTable:
+    """Open ``path`` as ``schema``'s table with headers mapped; unknown columns are dropped."""
+    suffix = path.suffix.lower()
+    encoding: str | None = None
+    if suffix == ".csv":
+        lf, encoding = _read_csv(path, schema)
+        fmt = "csv"
+    elif suffix == ".parquet":
+        lf, fmt = _read_parquet(path), "parquet"
+    else:
+        lf, fmt = _read_xlsx(path), "xlsx"
+    headers = lf.collect_schema().names()
+    if not headers or headers == [""]:
+        raise InputError(f"{path.name}: no header row found")
+    rename, unknown, langs, warnings = map_headers(schema, path.name, headers)
+    frame = lf.select([pl.col(src).alias(dst) for src, dst in rename.items()])
+    return RawTable(schema, path, fmt, encoding, frame, langs, unknown, warnings)
