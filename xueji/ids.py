@@ -122,6 +122,7 @@ def mask_id(id_number: pl.Expr) -> pl.Expr:
         .then(pl.lit("*").repeat_by(n - 4).list.join("") + id_number.str.slice(-4, 4))
         .when(n > 0)
         .then(pl.lit("*").repeat_by(n).list.join(""))
+        .otherwise(id_number)
     )
 
 

@@ -148,11 +148,13 @@ def load_inputs(folder: Path) -> Inputs:
         )
 
     typed: dict[str, pl.LazyFrame] = {}
+    row_counts: list[pl.LazyFrame] = []
     error_plans: list[pl.LazyFrame] = []
     warnings: list[str] = []
     for name, raw in raws.items():
         frame, cell_errors = _typed(raw)
         typed[name] = frame
+        row_counts.append(frame.select(pl.len()))
         error_plans.append(cell_errors)
         error_plans.extend(_unique_errors(raw.file, raw.schema, frame))
         if raw.schema.primary_key:
@@ -180,13 +182,13 @@ def load_inputs(folder: Path) -> Inputs:
                     (pl.lit("'") + pl.col(column) + pl.lit(f"' is not in {raws[ref_table].file}")).alias("message"),
                 )
             )
-            typed[name] = typed[name].join(known.with_columns(pl.lit(True).alias("_known")), on=column, how="left").with_columns(
+            typed[name] = typed[name].join(known.with_columns(pl.lit(True).alias("_known")), on=column, how="left", maintain_order="left").with_columns(
                 pl.when(pl.col("_known")).then(pl.col(column)).alias(column)
             ).drop("_known")
 
     try:
         counts_and_errors = pl.collect_all(
-            [frame.select(pl.len()) for frame in typed.values()] + [pl.concat(error_plans, how="vertical")],
+            [*row_counts, pl.concat(error_plans, how="vertical")],
             engine="streaming",
         )
     except pl.exceptions.PolarsError as exc:

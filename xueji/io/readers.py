@@ -57,7 +57,7 @@ def detect_encoding(path: Path) -> str:
         if head == BOM:
             return "utf-8-sig"
         fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")("strict")
         try:
             while chunk := fh.read(_CHUNK):
                 decoder.decode(chunk)

@@ -1,0 +1,43 @@
+"""Derived frames several rule families share, built once per audit through ``ctx.shared``."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from xueji.rules.base import AuditContext
+
+ACTIVE = ("enrolled", "suspended")
+
+LEVEL_GRADES: dict[str, tuple[int, int]] = {
+    "primary": (1, 6),
+    "junior": (7, 9),
+    "nine_year": (1, 9),
+    "twelve_year": (1, 12),
+    "complete_secondary": (7, 12),
+    "senior": (10, 12),
+    "special": (1, 12),
+}
+
+
+def _records(ctx: AuditContext) -> pl.LazyFrame:
+    schools = ctx.tables["schools"].select(
+        "school_code", "county_code", "level", "ownership", "design_capacity", "school_name"
+    )
+    ident = ctx.identity.records.lazy().select("_row", "person_id", "dup_group_id", "dup_evidence")
+    return (
+        ctx.tables["registry"]
+        .join(schools, on="school_code", how="left")
+        .join(ident, on="_row", how="left")
+        .with_columns(
+            pl.col("status").is_in(ACTIVE).alias("is_active"),
+            (pl.col("status") == "enrolled").alias("is_enrolled"),
+        )
+    )
+
+
+def records(ctx: AuditContext) -> pl.LazyFrame:
+    """Registry rows with their school (county_code, level, ownership, design_capacity,
+    school_name), identity (person_id, dup_group_id, dup_evidence) and the flags
+    ``is_active`` (enrolled or suspended) and ``is_enrolled``."""
+    result: pl.LazyFrame = ctx.shared("records", _records)
+    return result
