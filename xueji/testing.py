@@ -9,12 +9,71 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import Any
 
 import polars as pl
 
 from xueji.config import Config, load_config
+from xueji.ids import CHECK_CHARS, WEIGHTS
 from xueji.io import ROW, load_schemas
 from xueji.io.normalise import DTYPES
+
+
+def check_char_of(body17: str) -> str:
+    """The GB 11643 (ISO 7064 MOD 11-2) check character of a 17-digit body."""
+    return CHECK_CHARS[sum(int(d) * w for d, w in zip(body17, WEIGHTS, strict=True)) % 11]
+
+
+def make_id_number(birth_date: date, gender: str = "M", area: str = "430104", seq: int = 1) -> str:
+    """A valid resident ID number: area code, birth date, a 2-digit sequence, the gender digit
+    (odd for ``M``) and the check character; distinct for ``seq`` 0–499."""
+    digit = 2 * ((seq // 100) % 5) + (1 if gender == "M" else 0)
+    body = f"{area}{birth_date:%Y%m%d}{seq % 100:02d}{digit}"
+    return body + check_char_of(body)
+
+
+def school(school_code: str = "4301040001", **overrides: object) -> dict[str, object]:
+    """One row of ``schools``: a public primary school of 岳麓区 unless overridden."""
+    row: dict[str, object] = {
+        "school_code": school_code,
+        "school_name": f"测试学校{school_code[-4:]}",
+        "county_code": school_code[:6],
+        "level": "primary",
+        "ownership": "public",
+        "design_capacity": None,
+    }
+    return row | overrides
+
+
+def record(
+    seq: int = 1,
+    birth_date: date | None = date(2017, 3, 1),
+    gender: str | None = "M",
+    **overrides: object,
+) -> dict[str, Any]:
+    """One row of ``registry``: an enrolled grade-3 student with a valid ID and a matching
+    G student number at school 4301040001 unless overridden. ``seq`` makes the ID unique;
+    an unknown (None) birth date or gender still gets an ID as if 2017-03-01 / M."""
+    id_number = make_id_number(birth_date or date(2017, 3, 1), gender or "M", seq=seq)
+    row: dict[str, Any] = {
+        "student_no": "G" + id_number,
+        "id_type": "resident_id",
+        "id_number": id_number,
+        "name": f"学生{seq}",
+        "gender": gender,
+        "birth_date": birth_date,
+        "school_code": "4301040001",
+        "grade": 3,
+        "class_name": "1班",
+        "status": "enrolled",
+        "status_date": None,
+        "enrol_date": date(2023, 9, 1),
+        "hukou_area_code": "430104001001",
+        "residence_area_code": "430104001001",
+        "is_migrant": False,
+        "placement": "none",
+    }
+    return row | overrides
 
 
 def typed_table(table: str, rows: Iterable[Mapping[str, object]] | pl.DataFrame) -> pl.LazyFrame:
@@ -52,22 +111,9 @@ def default_config(**overrides: object) -> Config:
 
 def empty_transfers(kind: str) -> pl.DataFrame:
     """The workflow facts a rule reads, with no rows (``completed`` or ``overdue``)."""
-    if kind == "completed":
-        return pl.DataFrame(
-            schema={"student_no": pl.String, "from_school_code": pl.String, "to_school_code": pl.String, "completed_on": pl.Date}
-        )
-    return pl.DataFrame(
-        schema={
-            "transfer_id": pl.Int64,
-            "student_no": pl.String,
-            "from_school_code": pl.String,
-            "to_school_code": pl.String,
-            "state": pl.String,
-            "waiting_since": pl.Date,
-            "working_days_waited": pl.Int64,
-            "next_party": pl.String,
-        }
-    )
+    from xueji.audit.context import empty_transfers as _empty
+
+    return _empty(kind)
 
 
 def run_rules(
@@ -80,26 +126,23 @@ def run_rules(
     previous_registry: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Resolve identities and evaluate ``codes`` (default: every rule whose tables are
-    present) on typed frames; returns the findings sorted by rule and subject."""
+    present) on typed frames; returns the findings sorted by rule and subject.
+
+    The same functions as an audit build the context and collect the plans; a rule
+    that fails raises here (an audit would report it and go on).
+    """
+    from xueji.audit.context import build_context, evaluate_rules, select_rules
     from xueji.identity import resolve_identities
-    from xueji.rules.base import AuditContext
-    from xueji.rules.catalogue import all_rules, rule_by_code
+    from xueji.rules.catalogue import rule_by_code
 
     cfg = cfg or load_config()
     ident = resolve_identities(dict(tables), cfg, as_of)
-    ctx = AuditContext(
-        as_of=as_of,
-        cfg=cfg,
-        tables=dict(tables),
-        identity=ident,
-        completed_transfers=completed_transfers if completed_transfers is not None else empty_transfers("completed"),
-        overdue_transfers=overdue_transfers if overdue_transfers is not None else empty_transfers("overdue"),
-        previous_registry=previous_registry,
-    )
-    rules = [rule_by_code(c) for c in codes] if codes is not None else [r for r in all_rules() if ctx.has(*r.needs)]
-    if not rules:
-        from xueji.rules.base import FINDING_SCHEMA
-
-        return pl.DataFrame(schema=FINDING_SCHEMA)
-    frames = pl.collect_all([r.build(ctx) for r in rules])
-    return pl.concat(frames, how="vertical").sort("rule", "school_code", "student_no", "name", nulls_last=True)
+    ctx = build_context(tables, as_of, cfg, ident, completed_transfers, overdue_transfers, previous_registry)
+    if codes is not None:
+        rules = [rule_by_code(c) for c in codes]
+    else:
+        rules, _ = select_rules(tables, None, previous_registry is not None)
+    found, errors, _ = evaluate_rules(ctx, rules)
+    if errors:
+        raise RuntimeError(f"rules failed: {errors}")
+    return found.sort("rule", "school_code", "student_no", "name", nulls_last=True)

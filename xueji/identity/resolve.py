@@ -2,120 +2,77 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
+import time
 from datetime import date
 
 import polars as pl
+from loguru import logger
 
 from xueji.config import Config
-from xueji.identity.result import (
-    ATTENDANCE_PERSONS_SCHEMA,
-    ATTENDANCE_SCHEMA,
-    RECORDS_SCHEMA,
-    RESIDENCE_LINKS_SCHEMA,
-    Identity,
+from xueji.identity.attendance import empty_attendance, link_attendance
+from xueji.identity.dedupe import dedupe_registry
+from xueji.identity.link import registry_features
+from xueji.identity.residence import empty_residence, link_residence
+from xueji.identity.result import RECORDS_SCHEMA, Identity
+from xueji.identity.spec import attendance_spec, dedupe_spec, residence_spec
+
+# Registry columns ``Identity.explain`` shows.
+_EXPLAIN_COLS = (
+    "_row",
+    "student_no",
+    "id_type",
+    "id_number",
+    "name",
+    "gender",
+    "birth_date",
+    "school_code",
+    "grade",
+    "class_name",
+    "status",
+    "enrol_date",
 )
-
-ACTIVE = ("enrolled", "suspended")
-_SIGHT = ["school_code", "grade", "class_name", "name", "id_number", "local_id"]
-
-
-def _group_id(student_no: pl.Series) -> pl.Series:
-    # A digest of the group's smallest student number: stable night to night for the same
-    # group, and it does not reveal the ID number a G student number contains.
-    return student_no.map_elements(
-        lambda s: "DG" + hashlib.sha1(s.encode()).hexdigest()[:12].upper(), return_dtype=pl.String
-    )
-
-
-def _records(reg: pl.DataFrame) -> pl.DataFrame:
-    base = reg.with_columns(
-        pl.when(pl.col("id_number").is_not_null())
-        .then(pl.col("_row").min().over("id_number"))
-        .otherwise(pl.col("_row"))
-        .alias("person_id"),
-        pl.col("status").is_in(ACTIVE).fill_null(False).alias("_active"),
-    )
-    groups = (
-        base.filter("_active")
-        .group_by("person_id")
-        .agg(pl.len().alias("n"), pl.col("student_no").min().alias("first_no"))
-        .filter(pl.col("n") >= 2)
-    )
-    groups = groups.with_columns(_group_id(groups["first_no"]).alias("dup_group_id"))
-    out = base.join(groups.select("person_id", "dup_group_id"), on="person_id", how="left").with_columns(
-        pl.when("_active").then(pl.col("dup_group_id")).alias("dup_group_id")
-    )
-    evidence = json.dumps({"comparisons": {"id_number": "exact"}})
-    return out.select(
-        "_row",
-        "person_id",
-        "dup_group_id",
-        pl.when(pl.col("dup_group_id").is_not_null()).then(pl.lit(evidence)).alias("dup_evidence"),
-    )
 
 
 def resolve_identities(tables: dict[str, pl.LazyFrame], cfg: Config, as_of: date) -> Identity:
-    """Resolve who is who across registry, attendance and residence (see ``Identity``)."""
+    """Resolve who is who across registry, attendance and residence (see ``Identity``).
+
+    ``tables`` are the loader's validated lazy frames; ``attendance`` and ``residence``
+    are optional. ``as_of`` is the audit's reference date (identity does not depend on
+    it today; it is part of the interface so a future linker may).
+    """
+    del as_of  # identity does not depend on the date yet
+    t0 = time.perf_counter()
     reg = tables["registry"].collect()
-    records = _records(reg).cast(RECORDS_SCHEMA)  # type: ignore[arg-type]
-    rec = reg.join(records, on="_row")
+    feat = registry_features(reg)
+    dup = dedupe_registry(feat, dedupe_spec(cfg))
+    records = dup.records.cast(RECORDS_SCHEMA)  # type: ignore[arg-type]
+    rec = feat.join(records.select("_row", "person_id"), on="_row", how="left")
+    t1 = time.perf_counter()
 
     if "attendance" in tables:
-        att_lf = tables["attendance"].with_columns(
-            pl.struct(_SIGHT).hash(seed=7).cast(pl.Int64).alias("att_person")
+        att = link_attendance(
+            tables["attendance"],
+            rec,
+            attendance_spec(cfg),
+            name_min=float(cfg["link_name_min_score"]),
+            class_min=float(cfg["link_class_name_min_score"]),
         )
-        persons = att_lf.group_by(_SIGHT).agg(pl.col("att_person").first()).collect()
-        by_id = (
-            rec.filter(pl.col("id_number").is_not_null())
-            .sort(pl.col("status").is_in(ACTIVE).not_(), "_row")
-            .unique("id_number", keep="first")
-            .select("id_number", pl.col("_row").alias("rid"), pl.col("person_id").alias("pid"))
-        )
-        by_name = (
-            rec.filter(pl.col("status").is_in(ACTIVE))
-            .group_by("school_code", "grade", "class_name", "name")
-            .agg(pl.col("_row").first().alias("rn"), pl.col("person_id").first().alias("pn"), pl.len().alias("k"))
-            .filter(pl.col("k") == 1)
-            .drop("k")
-        )
-        linked = persons.join(by_id, on="id_number", how="left").join(
-            by_name, on=["school_code", "grade", "class_name", "name"], how="left"
-        )
-        att_persons = linked.select(
-            "att_person",
-            *_SIGHT,
-            pl.coalesce("rid", "rn").alias("record_row"),
-            pl.coalesce("pid", "pn").alias("person_id"),
-            pl.when(pl.col("rid").is_not_null())
-            .then(pl.lit("exact_id"))
-            .when(pl.col("rn").is_not_null())
-            .then(pl.lit("name_in_class"))
-            .otherwise(pl.lit("unlinked"))
-            .alias("method"),
-            pl.when(pl.col("rid").is_not_null() | pl.col("rn").is_not_null()).then(1.0).otherwise(0.0).alias("score"),
-            pl.lit("{}").alias("evidence"),
-        ).select(list(ATTENDANCE_PERSONS_SCHEMA)).cast(ATTENDANCE_PERSONS_SCHEMA)  # type: ignore[arg-type]
-        attendance = att_lf.select(list(ATTENDANCE_SCHEMA))
     else:
-        att_persons = pl.DataFrame(schema=ATTENDANCE_PERSONS_SCHEMA)
-        attendance = pl.LazyFrame(schema=ATTENDANCE_SCHEMA)
-
+        att = empty_attendance()
+    t2 = time.perf_counter()
     if "residence" in tables:
-        res = tables["residence"].select("_row", "id_number").collect()
-        by_id = (
-            rec.filter(pl.col("id_number").is_not_null())
-            .sort(pl.col("status").is_in(ACTIVE).not_(), "_row")
-            .unique("id_number", keep="first")
-            .select("id_number", pl.col("_row").alias("record_row"), "person_id")
-        )
-        res_links = res.join(by_id, on="id_number", how="left").with_columns(
-            pl.when(pl.col("record_row").is_not_null()).then(pl.lit("exact_id")).otherwise(pl.lit("unlinked")).alias("method"),
-            pl.when(pl.col("record_row").is_not_null()).then(1.0).otherwise(0.0).alias("score"),
-            pl.lit("{}").alias("evidence"),
-        ).select(list(RESIDENCE_LINKS_SCHEMA)).cast(RESIDENCE_LINKS_SCHEMA)  # type: ignore[arg-type]
+        res = link_residence(tables["residence"].collect(), rec, residence_spec(cfg))
     else:
-        res_links = pl.DataFrame(schema=RESIDENCE_LINKS_SCHEMA)
-
-    return Identity(records, att_persons, attendance, res_links, registry=reg)
+        res = empty_residence()
+    t3 = time.perf_counter()
+    logger.info(
+        f"identity: registry {reg.height:,} records in {t1 - t0:.1f}s, attendance {t2 - t1:.1f}s, residence {t3 - t2:.1f}s"
+    )
+    return Identity(
+        records=records,
+        attendance_persons=att.persons,
+        attendance=att.attendance,
+        residence_links=res.links,
+        registry=reg.select([c for c in _EXPLAIN_COLS if c in reg.columns]),
+        candidate_pairs={"registry_dedupe": dup.counts, "attendance": att.counts, "residence": res.counts},
+    )

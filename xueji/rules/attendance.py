@@ -1,7 +1,442 @@
-"""Placeholder: this rule family is not built yet."""
+"""Attendance rules: records nobody attends, people attending elsewhere or with no record,
+absence that signals dropout, and attendance that contradicts a record's status.
+
+Every rule here reads the shared window reduction of ``attendance_window`` (the
+attendance table is reduced once per audit, whatever the number of rules): an
+attendance person is *linked* when identity resolution gave it a registry ``person_id``,
+and linking is to the person, so two records of one person at one school are both
+"seen" by that person's rows. Details and evidence never carry a full ID number.
+"""
 
 from __future__ import annotations
 
-from xueji.rules.base import Rule
+import polars as pl
 
-RULES: tuple[Rule, ...] = ()
+from xueji.ids import mask_id
+from xueji.rules.attendance_window import linked_window, person_window, school_windows
+from xueji.rules.base import AuditContext, Rule, evidence, findings
+from xueji.rules.frames import records
+from xueji.rules.identity_checks import record_findings, record_label
+
+_MGMT = "《中小学生学籍管理办法》"
+_DROPOUT_BASIS = "《义务教育法》第五条、第十三条; 教育部办公厅《关于进一步加强控辍保学工作健全义务教育有保障长效机制的通知》"
+
+STATUS_TEXT = {
+    "enrolled": "在籍",
+    "suspended": "休学",
+    "transferred_out": "转出",
+    "graduated": "毕业",
+    "dropped": "辍学",
+    "deceased": "死亡",
+    "abroad": "出国出境",
+}
+
+
+def _date_text(col: str) -> pl.Expr:
+    return pl.col(col).dt.to_string("%Y-%m-%d")
+
+
+def _schools(ctx: AuditContext, prefix: str) -> pl.LazyFrame:
+    return ctx.tables["schools"].select(
+        pl.col("school_code").alias(f"{prefix}school_code"),
+        pl.col("school_name").alias(f"{prefix}school_name"),
+        pl.col("county_code").alias(f"{prefix}county_code"),
+    )
+
+
+def _attending(ctx: AuditContext) -> pl.LazyFrame:
+    # (person_id, school it attends) with the figures that prove it, and the school's name.
+    return (
+        linked_window(ctx)
+        .filter(pl.col("attends"))
+        .select(
+            "person_id",
+            pl.col("school_code").alias("att_school_code"),
+            "present_days",
+            "first_date",
+            "last_date",
+            "att_name",
+            "att_grade",
+            "att_class_name",
+        )
+        .join(_schools(ctx, "att_"), on="att_school_code", how="left")
+    )
+
+
+def attending(ctx: AuditContext) -> pl.LazyFrame:
+    """Registry persons who *attend* a school: ``person_id``, ``att_school_code``,
+    ``att_school_name``, ``att_county_code``, ``present_days``, first/last date and how
+    the school writes the person (``att_name``, ``att_grade``, ``att_class_name``)."""
+    result: pl.LazyFrame = ctx.shared("attendance.attending", _attending)
+    return result
+
+
+def _attended_list(frame: pl.LazyFrame, by: str) -> pl.LazyFrame:
+    # Each record's attended schools as one evidence list and one readable phrase.
+    school_text = pl.concat_str(
+        pl.col("att_school_name").fill_null(pl.col("att_school_code")),
+        pl.lit("（出勤或迟到 "),
+        pl.col("present_days").cast(pl.String),
+        pl.lit(" 天）"),
+    )
+    return (
+        frame.sort(by, "att_school_code")
+        .group_by(by, maintain_order=True)
+        .agg(
+            pl.struct(
+                school_code=pl.col("att_school_code"),
+                present_or_late_days=pl.col("present_days"),
+                first_date=_date_text("first_date"),
+                last_date=_date_text("last_date"),
+                name_in_attendance=pl.col("att_name"),
+                grade_in_attendance=pl.col("att_grade"),
+                class_in_attendance=pl.col("att_class_name"),
+            ).alias("_attended"),
+            school_text.str.join("、").alias("_attended_text"),
+        )
+    )
+
+
+# --- GHOST_RECORD -------------------------------------------------------------------------
+
+
+def _ghost(ctx: AuditContext) -> pl.LazyFrame:
+    seen = linked_window(ctx).select("person_id", "school_code")
+    frame = (
+        records(ctx)
+        .filter(pl.col("is_enrolled"))
+        .join(school_windows(ctx), on="school_code", how="inner")
+        .join(seen, on=["person_id", "school_code"], how="anti")
+    )
+    detail = pl.concat_str(
+        record_label(),
+        pl.lit("为在籍学生，但学校 "),
+        _date_text("window_start"),
+        pl.lit(" 至 "),
+        _date_text("window_end"),
+        pl.lit(" 的 "),
+        pl.col("window_days").cast(pl.String),
+        pl.lit(" 个考勤日中没有任何一条考勤记录属于该生（疑似空挂学籍）。"),
+    )
+    proof = evidence(
+        registry_row=pl.col("_row"),
+        status=pl.col("status"),
+        window_start=_date_text("window_start"),
+        window_end=_date_text("window_end"),
+        window_school_days=pl.col("window_days"),
+        linked_attendance_rows=pl.lit(0),
+    )
+    return record_findings(GHOST_RECORD, frame, detail, proof)
+
+
+GHOST_RECORD = Rule(
+    code="GHOST_RECORD",
+    title="空挂学籍",
+    severity="critical",
+    basis=_MGMT + " 第五条（学籍信息真实准确）; 教育部 学籍专项治理（清理空挂学籍）",
+    definition=(
+        "an enrolled record at a school that has attendance (rows in its window: its last window_school_days "
+        "school days up to the as-of date), with no attendance row of any status at that school linked to "
+        "the record's person in the window"
+    ),
+    subject="record",
+    needs=("schools", "registry", "attendance"),
+    build=_ghost,
+    thresholds=("window_school_days",),
+)
+
+
+# --- SEPARATION ---------------------------------------------------------------------------
+
+
+def _separation(ctx: AuditContext) -> pl.LazyFrame:
+    att = attending(ctx)
+    recs = records(ctx).filter(pl.col("is_active") & pl.col("school_code").is_not_null())
+    # A person who attends the record's own school is where the record says (a mid-window
+    # move shows as attending two schools): only attendance elsewhere *instead* counts.
+    elsewhere = (
+        recs.select("_row", "person_id", "school_code")
+        .join(att, on="person_id", how="inner")
+        .filter(pl.col("att_school_code") != pl.col("school_code"))
+        .join(
+            att.select("person_id", pl.col("att_school_code").alias("school_code")),
+            on=["person_id", "school_code"],
+            how="anti",
+        )
+    )
+    frame = recs.join(_attended_list(elsewhere, "_row"), on="_row", how="inner")
+    detail = pl.concat_str(
+        record_label(),
+        pl.lit("的学籍在本校（"),
+        pl.col("status").replace_strict(STATUS_TEXT, default=pl.col("status"), return_dtype=pl.String),
+        pl.lit("），但本人在"),
+        pl.col("_attended_text"),
+        pl.lit("就读，未在本校出勤（人籍分离）。"),
+    )
+    proof = evidence(registry_row=pl.col("_row"), status=pl.col("status"), attends=pl.col("_attended"))
+    return record_findings(SEPARATION, frame, detail, proof)
+
+
+SEPARATION = Rule(
+    code="SEPARATION",
+    title="人籍分离",
+    severity="high",
+    basis=_MGMT + " 第五条（学籍随学生流动，人籍一致）",
+    definition=(
+        "an active record at school B whose person attends another school A (linked present or late on at "
+        "least attends_min_days of A's window days) and does not attend B; the finding is on the record at B"
+    ),
+    subject="record",
+    needs=("schools", "registry", "attendance"),
+    build=_separation,
+    thresholds=("window_school_days", "attends_min_days"),
+)
+
+
+# --- UNREGISTERED_ATTENDEE ----------------------------------------------------------------
+
+
+def _unregistered(ctx: AuditContext) -> pl.LazyFrame:
+    # One finding per (school, name as written): the subject of this rule. Several
+    # unlinked attendance persons with one name at one school (rows with and without an
+    # ID number) are the same finding.
+    frame = (
+        person_window(ctx)
+        .filter(pl.col("person_id").is_null() & pl.col("attends") & pl.col("name").is_not_null())
+        .sort("school_code", "name", "att_person")
+        .group_by("school_code", "name", maintain_order=True)
+        .agg(
+            pl.col("grade").first(),
+            pl.col("class_name").first(),
+            pl.col("id_number").drop_nulls().first(),
+            pl.col("local_id").drop_nulls().first(),
+            pl.col("present_days").max(),
+            pl.col("days_seen").max(),
+            pl.col("first_date").min(),
+            pl.col("last_date").max(),
+            pl.col("att_person").alias("att_persons"),
+        )
+        .join(school_windows(ctx), on="school_code", how="left")
+        .join(_schools(ctx, "s_"), left_on="school_code", right_on="s_school_code", how="left")
+    )
+    id_seen = pl.when(pl.col("id_number").is_not_null()).then(
+        pl.concat_str(pl.lit("，考勤中的身份证件号为 "), mask_id(pl.col("id_number")))
+    )
+    detail = pl.concat_str(
+        pl.col("name"),
+        pl.lit("（"),
+        pl.col("s_school_name").fill_null(pl.col("school_code")),
+        pl.lit(" "),
+        pl.col("grade").cast(pl.String).fill_null("?"),
+        pl.lit("年级"),
+        pl.col("class_name").fill_null("?"),
+        pl.lit("）在 "),
+        _date_text("window_start"),
+        pl.lit(" 至 "),
+        _date_text("window_end"),
+        pl.lit(" 出勤或迟到 "),
+        pl.col("present_days").cast(pl.String),
+        pl.lit(" 天"),
+        id_seen.fill_null(""),
+        pl.lit("，但在学籍系统中找不到对应学籍（无籍就读/借读）。"),
+    )
+    proof = evidence(
+        name_in_attendance=pl.col("name"),
+        id_number_seen=mask_id(pl.col("id_number")),
+        local_id=pl.col("local_id"),
+        present_or_late_days=pl.col("present_days"),
+        days_seen=pl.col("days_seen"),
+        first_date=_date_text("first_date"),
+        last_date=_date_text("last_date"),
+        window_start=_date_text("window_start"),
+        window_end=_date_text("window_end"),
+        attendance_persons=pl.col("att_persons"),
+    )
+    return findings(
+        UNREGISTERED_ATTENDEE,
+        frame,
+        county_code="s_county_code",
+        school_code="school_code",
+        grade="grade",
+        class_name="class_name",
+        id_number="id_number",
+        name="name",
+        detail=detail,
+        evidence=proof,
+    )
+
+
+UNREGISTERED_ATTENDEE = Rule(
+    code="UNREGISTERED_ATTENDEE",
+    title="无籍就读 / 借读",
+    severity="high",
+    basis=_MGMT + " 第五条、第十条（学生入学后即建立学籍）",
+    definition=(
+        "a person who attends school A (present or late on at least attends_min_days of A's window days) and "
+        "links to no registry record at all; one finding per school and name as written in attendance, with "
+        "any ID number seen"
+    ),
+    subject="attendee",
+    needs=("schools", "registry", "attendance"),
+    build=_unregistered,
+    thresholds=("window_school_days", "attends_min_days"),
+)
+
+
+# --- DROPOUT_RISK -------------------------------------------------------------------------
+
+
+def _dropout(ctx: AuditContext) -> pl.LazyFrame:
+    streak = int(ctx.cfg["dropout_streak_days"])
+    total = int(ctx.cfg["dropout_total_days"])
+    max_grade = int(ctx.cfg["dropout_max_grade"])
+    frame = (
+        records(ctx)
+        .filter(pl.col("is_enrolled") & pl.col("grade").is_between(1, max_grade))
+        .join(linked_window(ctx), on=["person_id", "school_code"], how="inner")
+        .filter((pl.col("absent_streak_max") >= streak) | (pl.col("absent_days") >= total))
+        .join(school_windows(ctx), on="school_code", how="left")
+    )
+    reason = (
+        pl.when(pl.col("absent_streak_max") >= streak)
+        .then(pl.concat_str(pl.lit("连续缺勤 "), pl.col("absent_streak_max").cast(pl.String), pl.lit(" 个上学日")))
+        .otherwise(pl.concat_str(pl.lit("累计缺勤 "), pl.col("absent_days").cast(pl.String), pl.lit(" 天")))
+    )
+    detail = pl.concat_str(
+        record_label(),
+        pl.lit("在 "),
+        _date_text("window_start"),
+        pl.lit(" 至 "),
+        _date_text("window_end"),
+        pl.lit(" 的 "),
+        pl.col("window_days").cast(pl.String),
+        pl.lit(" 个考勤日中"),
+        reason,
+        pl.lit("（无故缺勤共 "),
+        pl.col("absent_days").cast(pl.String),
+        pl.lit(" 天），有辍学风险，需落实控辍保学。"),
+    )
+    proof = evidence(
+        registry_row=pl.col("_row"),
+        absent_streak_max=pl.col("absent_streak_max"),
+        absent_days=pl.col("absent_days"),
+        present_or_late_days=pl.col("present_days"),
+        days_seen=pl.col("days_seen"),
+        window_start=_date_text("window_start"),
+        window_end=_date_text("window_end"),
+        window_school_days=pl.col("window_days"),
+        dropout_streak_days=pl.lit(streak),
+        dropout_total_days=pl.lit(total),
+        attendance_persons=pl.col("att_persons"),
+    )
+    return record_findings(DROPOUT_RISK, frame, detail, proof)
+
+
+DROPOUT_RISK = Rule(
+    code="DROPOUT_RISK",
+    title="辍学风险 (控辍保学)",
+    severity="high",
+    basis=_DROPOUT_BASIS,
+    definition=(
+        "an enrolled record in grades 1 to dropout_max_grade whose person's linked rows at its school in the "
+        "window show dropout_streak_days or more consecutive absent days (over the person's rows in date "
+        "order), or dropout_total_days or more absent days in all; absent is unexcused (sick and personal "
+        "leave are not absence)"
+    ),
+    subject="record",
+    needs=("schools", "registry", "attendance"),
+    build=_dropout,
+    thresholds=("window_school_days", "dropout_streak_days", "dropout_total_days", "dropout_max_grade"),
+)
+
+
+# --- STATUS_CONFLICT ----------------------------------------------------------------------
+
+
+def _status_conflict(ctx: AuditContext) -> pl.LazyFrame:
+    max_days = int(ctx.cfg["suspension_max_days"])
+    recs = records(ctx)
+    # The latest record of each person whose every record is known to be inactive.
+    latest_inactive = (
+        recs.group_by("person_id")
+        .agg(
+            (pl.col("status").is_not_null() & ~pl.col("is_active")).all().alias("_all_inactive"),
+            pl.col("_row")
+            .sort_by(pl.coalesce("status_date", "enrol_date"), pl.col("_row"), nulls_last=False)
+            .last()
+            .alias("_latest_row"),
+        )
+        .filter(pl.col("_all_inactive") & pl.col("person_id").is_not_null())
+        .select(pl.col("_latest_row").alias("_row"), pl.lit(True).alias("_latest_inactive"))
+    )
+    attended = _attended_list(attending(ctx), "person_id")
+    frame = (
+        recs.join(latest_inactive, on="_row", how="left")
+        .join(attended, on="person_id", how="left")
+        .with_columns(
+            pl.col("_attended").is_not_null().alias("_attends"),
+            (pl.col("status") == "suspended").fill_null(False).alias("_suspended"),
+        )
+        .with_columns(
+            (pl.col("_latest_inactive").fill_null(False) & pl.col("_attends")).alias("_inactive_attends"),
+            (pl.col("_suspended") & pl.col("_attends")).alias("_suspended_attends"),
+            (
+                pl.col("_suspended")
+                & pl.col("status_date").is_not_null()
+                & ((pl.lit(ctx.as_of) - pl.col("status_date")).dt.total_days() > max_days)
+            ).alias("_suspended_long"),
+        )
+        .filter(pl.col("_inactive_attends") | pl.col("_suspended_attends") | pl.col("_suspended_long"))
+        .with_columns((pl.lit(ctx.as_of) - pl.col("status_date")).dt.total_days().alias("_suspended_days"))
+    )
+    status_text = pl.col("status").replace_strict(STATUS_TEXT, default=pl.col("status"), return_dtype=pl.String)
+    attends_text = pl.concat_str(pl.lit("本人正在"), pl.col("_attended_text"), pl.lit("就读"))
+    reasons = pl.concat_list(
+        pl.when(pl.col("_inactive_attends")).then(
+            pl.concat_str(pl.lit("学籍状态为"), status_text, pl.lit("且本人没有在籍或休学的学籍，"), attends_text)
+        ),
+        pl.when(pl.col("_suspended_attends")).then(pl.concat_str(pl.lit("学籍为休学，"), attends_text)),
+        pl.when(pl.col("_suspended_long")).then(
+            pl.concat_str(
+                pl.lit("自 "),
+                _date_text("status_date"),
+                pl.lit(" 起休学已 "),
+                pl.col("_suspended_days").cast(pl.String),
+                pl.lit(f" 天（超过 {max_days} 天）"),
+            )
+        ),
+    ).list.drop_nulls()
+    detail = pl.concat_str(record_label(), pl.lit("："), reasons.list.join("；"), pl.lit("（学籍状态冲突）。"))
+    proof = evidence(
+        registry_row=pl.col("_row"),
+        status=pl.col("status"),
+        status_date=_date_text("status_date"),
+        conflicts=pl.concat_list(
+            pl.when(pl.col("_inactive_attends")).then(pl.lit("inactive_person_attends")),
+            pl.when(pl.col("_suspended_attends")).then(pl.lit("suspended_attends")),
+            pl.when(pl.col("_suspended_long")).then(pl.lit("suspended_too_long")),
+        ).list.drop_nulls(),
+        days_since_status_date=pl.col("_suspended_days"),
+        suspension_max_days=pl.lit(max_days),
+        attends=pl.col("_attended"),
+    )
+    return record_findings(STATUS_CONFLICT, frame, detail, proof)
+
+
+STATUS_CONFLICT = Rule(
+    code="STATUS_CONFLICT",
+    title="学籍状态冲突",
+    severity="medium",
+    basis=_MGMT + " 第十六条至第十八条（休学、复学、辍学等学籍变动的办理）",
+    definition=(
+        "a person who attends a school while all their records are inactive (the finding is on the latest "
+        "of them, by status_date, else enrol_date); a suspended record whose person attends a school; a "
+        "suspended record whose status_date is more than suspension_max_days before the as-of date"
+    ),
+    subject="record",
+    needs=("schools", "registry"),
+    build=_status_conflict,
+    thresholds=("suspension_max_days", "window_school_days", "attends_min_days"),
+)
+
+RULES = (GHOST_RECORD, SEPARATION, UNREGISTERED_ATTENDEE, DROPOUT_RISK, STATUS_CONFLICT)

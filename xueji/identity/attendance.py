@@ -1,0 +1,309 @@
+"""Attendance persons and their links to registry records.
+
+Attendance comes one row per child per day, keyed the way schools key it. A
+*sighting* is one distinct way a child is written (school, grade, class, name, ID as
+seen, local_id); an *attendance person* gathers the sightings of one child: all
+sightings with the same school-internal number (``local_id`` is stable within a
+school), else those with the same name key and ID in one class. Each person is linked
+by a cascade (``attendance_spec``): exact ID, masked ID + name, name within the class,
+name within the school, and — when only another spelling under the same local_id
+linked — ``local_id``.
+
+The 60-million-row table itself is never collected: sightings are an aggregate, and
+``att_person`` is joined back on an integer hash of the sighting columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from loguru import logger
+
+from xueji.identity.idsim import id_state, mask_prefix_len, mask_suffix_len
+from xueji.identity.link import (
+    add_pair_scores,
+    block_pairs,
+    count_pairs,
+    log_counts,
+    name_pairs_in_blocks,
+    pair_frame,
+)
+from xueji.identity.names import with_name_keys
+from xueji.identity.result import ATTENDANCE_PERSONS_SCHEMA, ATTENDANCE_SCHEMA
+from xueji.identity.spec import LinkSpec
+
+SIGHTING = ("school_code", "grade", "class_name", "name", "id_number", "local_id")
+_SEED = 20260901  # any fixed seed: the hash only has to agree within one run
+_STAGES = ("exact_id", "masked_id_name", "name_in_class", "name_in_school")
+_VARIANT_COLS = (
+    "_v",
+    "att_person",
+    "school_code",
+    "grade",
+    "class_name",
+    "id_number",
+    "id_state",
+    "name_key",
+    "pinyin",
+    "is_main",
+)
+_RECORD_COLS = (
+    "_row",
+    "id_number",
+    "id_state",
+    "name_key",
+    "pinyin",
+    "school_code",
+    "grade",
+    "class_name",
+    "active",
+    "person_id",
+)
+
+
+def _json_strings(s: pl.Series) -> pl.Series:
+    """Each string as a JSON string literal (quotes and escapes), vectorised."""
+    return pl.DataFrame({"v": s}).select(pl.struct("v").struct.json_encode().str.slice(5).str.head(-1))["v"]
+
+
+def sighting_key() -> pl.Expr:
+    """An integer key of a sighting (hash of its columns), for the join back onto the rows."""
+    return pl.struct(list(SIGHTING)).hash(seed=_SEED).reinterpret(signed=True).alias("_sight")
+
+
+@dataclass
+class AttendanceResult:
+    """Persons with their links, the lazy attendance with att_person, pair counts."""
+
+    persons: pl.DataFrame
+    attendance: pl.LazyFrame
+    counts: dict[str, int]
+
+
+def _persons(sightings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(sighting → att_person, persons, variants) from the distinct sightings."""
+    s = with_name_keys(sightings).with_columns(id_state(pl.col("id_number")).alias("id_state"))
+    person_key = (
+        pl.when(pl.col("local_id").is_not_null())
+        .then(pl.concat_str([pl.col("school_code").fill_null(""), pl.lit("L"), pl.col("local_id")], separator="|"))
+        .otherwise(
+            pl.concat_str(
+                [
+                    pl.col("school_code").fill_null(""),
+                    pl.lit("N"),
+                    pl.col("grade").cast(pl.String).fill_null(""),
+                    pl.col("class_name").fill_null(""),
+                    pl.col("name_key").fill_null(""),
+                    pl.col("id_number").fill_null(""),
+                ],
+                separator="|",
+            )
+        )
+    )
+    s = s.with_columns(person_key.alias("_pkey"))
+    s = s.with_columns(pl.col("_pkey").rank("dense").cast(pl.Int64).alias("att_person"))
+    # The main sighting of a person: the one seen on most days.
+    s = s.sort("att_person", "days", "_sight", descending=[False, True, False]).with_columns(
+        (pl.int_range(pl.len()).over("att_person") == 0).alias("_main")
+    )
+    best_id = (
+        s.filter(pl.col("id_number").is_not_null())
+        .sort("att_person", pl.col("id_state") == "masked", pl.col("days"), descending=[False, False, True])
+        .group_by("att_person", maintain_order=True)
+        .agg(pl.col("id_number").first().alias("_id"))
+    )
+    persons = (
+        s.filter("_main")
+        .select("att_person", "school_code", "grade", "class_name", "name", "local_id")
+        .join(best_id, on="att_person", how="left")
+        .rename({"_id": "id_number"})
+    )
+    variants = (
+        s.group_by("att_person", "school_code", "grade", "class_name", "name_key", "pinyin", "id_number", "id_state")
+        .agg(pl.col("_main").any().alias("is_main"), pl.col("days").sum(), pl.col("name").first().alias("name_seen"))
+        .sort("att_person", "is_main", "days", descending=[False, True, True])
+        .with_row_index("_v")
+        .with_columns(pl.col("_v").cast(pl.Int64))
+    )
+    return s.select("_sight", "att_person"), persons, variants
+
+
+def _choose(
+    cands: pl.DataFrame,
+    stage: str,
+    claimed: pl.DataFrame,
+    one_to_one_fuzzy: bool,
+) -> pl.DataFrame:
+    """Per person, the best candidate of one stage: (att_person, _v, record_row, person_id,
+    score, evidence, method). Ties between different registry persons leave the person
+    unlinked; fuzzy name links must be unclaimed and mutually best."""
+    if cands.height == 0:
+        return pl.DataFrame(schema={"att_person": pl.Int64, "_v": pl.Int64, "record_row": pl.Int64, "person_id": pl.Int64,
+                                    "score": pl.Float64, "evidence": pl.String, "method": pl.String})
+    c = cands.join(claimed.select(pl.col("_row").alias("_j"), pl.lit(True).alias("_claimed")), on="_j", how="left")
+    c = c.with_columns(
+        pl.col("_claimed").fill_null(False),
+        (pl.col("name").is_in(["exact", "homophone"]) | pl.col("id_number").is_in(["typo", "masked_consistent", "exact"])).alias("_strong"),
+    )
+    c = c.sort(
+        "att_person_l", "match_weight", "name_score", "_claimed", "is_main_l", "_j",
+        descending=[False, True, True, False, True, False],
+    )
+    rank_cols = ["match_weight", "name_score", "_claimed"]
+    c = c.with_columns(pl.int_range(pl.len()).over("att_person_l").alias("_rank"))
+    top = c.filter(pl.col("_rank") == 0)
+    # Ambiguous: another candidate as good as the best, belonging to another person.
+    ties = c.join(top.select("att_person_l", *[pl.col(k).alias(f"_top_{k}") for k in rank_cols], pl.col("person_id_r").alias("_top_pid")),
+                  on="att_person_l")
+    ambiguous = ties.filter(
+        pl.all_horizontal([pl.col(k) == pl.col(f"_top_{k}") for k in rank_cols]) & (pl.col("person_id_r") != pl.col("_top_pid"))
+    ).select("att_person_l").unique()
+    top = top.join(ambiguous, on="att_person_l", how="anti")
+    if one_to_one_fuzzy:
+        fuzzy = top.filter(~pl.col("_strong"))
+        # The record's best fuzzy suitor must be this person, and the record unclaimed.
+        best_suitor = fuzzy.sort("_j", "match_weight", "name_score", descending=[False, True, True]).group_by(
+            "_j", maintain_order=True
+        ).agg(pl.col("att_person_l").first().alias("_suitor"), pl.col("match_weight").first().alias("_sw"),
+              pl.col("name_score").first().alias("_ss"), pl.len().alias("_n"))
+        fuzzy_ok = (
+            fuzzy.join(best_suitor, on="_j")
+            .filter(~pl.col("_claimed") & (pl.col("_suitor") == pl.col("att_person_l")))
+            .select(top.columns)
+        )
+        top = pl.concat([top.filter("_strong"), fuzzy_ok])
+    return top.select(
+        pl.col("att_person_l").alias("att_person"),
+        pl.col("_i").alias("_v"),
+        pl.col("_j").alias("record_row"),
+        pl.col("person_id_r").alias("person_id"),
+        pl.when(pl.col("id_number") == "exact").then(1.0).otherwise(pl.col("name_score")).alias("score"),
+        "evidence",
+        pl.lit(stage).alias("method"),
+    )
+
+
+def link_attendance(
+    attendance: pl.LazyFrame,
+    records: pl.DataFrame,
+    spec: LinkSpec,
+    name_min: float,
+    class_min: float,
+) -> AttendanceResult:
+    """Attendance persons linked to registry ``records`` (registry features + person_id)."""
+    att = attendance.with_columns(sighting_key())
+    sightings = (
+        att.group_by("_sight")
+        .agg(*[pl.col(c).first() for c in SIGHTING], pl.len().alias("days"))
+        .collect(engine="streaming")
+    )
+    mapping, persons, variants = _persons(sightings)
+    rec = records.select(list(_RECORD_COLS))
+    var = variants.select(list(_VARIANT_COLS))
+    keys = {b.name: b for b in spec.blocking}
+    counts: dict[str, int] = {}
+
+    full = var.filter(pl.col("id_state").is_in(["valid", "invalid"]))
+    counts["exact_id"] = count_pairs(full, rec, keys["exact_id"])
+    masked = var.filter(pl.col("id_state") == "masked").with_columns(
+        mask_prefix_len(pl.col("id_number")).alias("_p"), mask_suffix_len(pl.col("id_number")).alias("_s")
+    )
+    shapes = masked.select("_p", "_s").unique().sort("_p", "_s").rows()
+
+    def masked_side(p: int, s: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        left = masked.filter((pl.col("_p") == p) & (pl.col("_s") == s)).with_columns(
+            pl.col("id_number").str.slice(0, p).alias("mask_prefix"),
+            pl.col("id_number").str.slice(pl.col("id_number").str.len_chars() - s).alias("mask_suffix"),
+        )
+        right = rec.filter(pl.col("id_number").str.len_chars() == 18).with_columns(
+            pl.col("id_number").str.slice(0, p).alias("mask_prefix"), pl.col("id_number").str.slice(18 - s).alias("mask_suffix")
+        )
+        return left, right
+
+    counts["masked_id"] = sum(count_pairs(*masked_side(p, s), keys["masked_id"]) for p, s in shapes if p + s > 0)
+    counts["class"] = count_pairs(var, rec, keys["class"])
+    counts["school"] = count_pairs(var, rec, keys["school"])
+    log_counts(spec.name, counts, var.height)
+
+    def scored(pairs: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
+        frame = pair_frame(pairs, left.select(list(_VARIANT_COLS)), rec, "_v", "_row")
+        return spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits"))
+
+    links: list[pl.DataFrame] = []
+    claimed = pl.DataFrame(schema={"_row": pl.Int64})
+
+    def unlinked(frame: pl.DataFrame) -> pl.DataFrame:
+        done = pl.concat([x.select("att_person") for x in links]) if links else pl.DataFrame(schema={"att_person": pl.Int64})
+        return frame.join(done, on="att_person", how="anti")
+
+    # 1. exact ID
+    pairs = block_pairs(full, rec, keys["exact_id"], "_v", "_row")
+    c = scored(pairs, full).filter(pl.col("id_number") == "exact")
+    links.append(_choose(c, "exact_id", claimed, one_to_one_fuzzy=False))
+    # 2. masked ID + name
+    mframes = []
+    for p, s in shapes:
+        if p + s == 0:
+            continue
+        left, right = masked_side(p, s)
+        left = unlinked(left)
+        pairs = block_pairs(left, right, keys["masked_id"], "_v", "_row")
+        mframes.append(scored(pairs, left))
+    if mframes:
+        c = pl.concat(mframes).filter(
+            (pl.col("id_number") == "masked_consistent") & (pl.col("name_score") >= name_min) & (pl.col("decisive").is_null())
+        )
+        links.append(_choose(c, "masked_id_name", claimed, one_to_one_fuzzy=False))
+    # 3–4. names within the class, then within the school
+    for stage, block, floor in (
+        ("name_in_class", ("school_code", "grade", "class_name"), class_min),
+        ("name_in_school", ("school_code",), name_min),
+    ):
+        claimed = pl.concat([x.select(pl.col("record_row").alias("_row")) for x in links]).unique()
+        left = unlinked(var)
+        pairs = name_pairs_in_blocks(left, rec, block, "_v", "_row", floor)
+        frame = pair_frame(pairs, left.select(list(_VARIANT_COLS)), rec, "_v", "_row")
+        c = spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits")).filter(
+            pl.col("decisive").is_null() & (pl.col("match_weight") >= spec.threshold)
+        )
+        links.append(_choose(c, stage, claimed, one_to_one_fuzzy=True))
+
+    linked = pl.concat(links)
+    main_v = variants.filter("is_main").select("att_person", pl.col("_v").alias("_main_v"))
+    linked = linked.join(main_v, on="att_person", how="left").join(
+        variants.select("_v", "name_seen"), on="_v", how="left"
+    ).with_columns(
+        # Linked only through another spelling sharing the school-internal number.
+        pl.when(pl.col("_v") != pl.col("_main_v")).then(pl.lit("local_id")).otherwise(pl.col("method")).alias("method"),
+        pl.when(pl.col("_v") != pl.col("_main_v"))
+        .then(
+            pl.concat_str(
+                pl.lit('{"via":"'),
+                pl.col("method"),
+                pl.lit('","spelling":'),
+                pl.col("name_seen").map_batches(_json_strings, return_dtype=pl.String),
+                pl.lit(',"link":'),
+                pl.col("evidence"),
+                pl.lit("}"),
+            )
+        )
+        .otherwise(pl.col("evidence"))
+        .alias("evidence"),
+    )
+    out = persons.join(linked.drop("_v", "_main_v", "name_seen"), on="att_person", how="left").with_columns(
+        pl.col("method").fill_null("unlinked"),
+        pl.col("score").fill_null(0.0),
+        pl.col("evidence").fill_null('{"linker":"attendance","levels":null}'),
+    )
+    out = out.select(list(ATTENDANCE_PERSONS_SCHEMA)).cast(ATTENDANCE_PERSONS_SCHEMA).sort("att_person")  # type: ignore[arg-type]
+    by_method = out.group_by("method").len().sort("method").rows()
+    logger.info(f"identity attendance: {out.height:,} persons; " + ", ".join(f"{m} {n:,}" for m, n in by_method))
+    lazy = att.join(mapping.lazy(), on="_sight", how="left").select(list(ATTENDANCE_SCHEMA))
+    return AttendanceResult(out, lazy, counts)
+
+
+def empty_attendance() -> AttendanceResult:
+    """The result when no attendance table was supplied."""
+    return AttendanceResult(pl.DataFrame(schema=ATTENDANCE_PERSONS_SCHEMA), pl.LazyFrame(schema=ATTENDANCE_SCHEMA), {})
+

@@ -1,0 +1,96 @@
+"""Residence rows (户籍 and residence permits) linked to registry records.
+
+By ID number first; a row that finds no record by ID is tried by name sound, birth
+date and gender against records whose ID number is missing or mistyped — so a child
+whose registry ID was typed wrong is not reported as out of school. A record with a
+different *valid* ID number is another person (``residence_spec`` vetoes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from loguru import logger
+
+from xueji.identity.idsim import id_state
+from xueji.identity.link import add_pair_scores, block_pairs, count_pairs, log_counts, pair_frame
+from xueji.identity.names import with_name_keys
+from xueji.identity.result import RESIDENCE_LINKS_SCHEMA
+from xueji.identity.spec import LinkSpec
+
+_COLS = ("_row", "id_number", "id_state", "name_key", "pinyin", "birth_date", "gender")
+_RECORD_COLS = (*_COLS, "active", "person_id")
+
+
+@dataclass
+class ResidenceResult:
+    """One link row per residence row, and the candidate pairs per blocking key."""
+
+    links: pl.DataFrame
+    counts: dict[str, int]
+
+
+def _best(cands: pl.DataFrame, method: str) -> pl.DataFrame:
+    """The best record per residence row; a tie between two registry persons links nothing."""
+    order = ["match_weight", "name_score", "active_r"]
+    c = cands.sort("_i", *order, "_j", descending=[False, True, True, True, False]).with_columns(
+        pl.int_range(pl.len()).over("_i").alias("_rank")
+    )
+    top = c.filter(pl.col("_rank") == 0)
+    ties = c.join(
+        top.select("_i", *[pl.col(k).alias(f"_t_{k}") for k in order], pl.col("person_id_r").alias("_t_pid")), on="_i"
+    ).filter(pl.all_horizontal([pl.col(k) == pl.col(f"_t_{k}") for k in order]) & (pl.col("person_id_r") != pl.col("_t_pid")))
+    top = top.join(ties.select("_i").unique(), on="_i", how="anti")
+    return top.select(
+        pl.col("_i").alias("_row"),
+        pl.col("_j").alias("record_row"),
+        pl.col("person_id_r").alias("person_id"),
+        pl.lit(method).alias("method"),
+        pl.when(pl.col("id_number") == "exact").then(1.0).otherwise(pl.col("name_score")).alias("score"),
+        "evidence",
+    )
+
+
+def link_residence(residence: pl.DataFrame, records: pl.DataFrame, spec: LinkSpec) -> ResidenceResult:
+    """Link each residence row to a registry record (``records``: features + person_id)."""
+    res = with_name_keys(
+        residence.select("_row", "id_number", "name", "birth_date", "gender").with_columns(
+            id_state(pl.col("id_number")).alias("id_state")
+        )
+    ).select(list(_COLS))
+    rec = records.select(list(_RECORD_COLS))
+    keys = {b.name: b for b in spec.blocking}
+    counts = {k: count_pairs(res, rec, b) for k, b in keys.items()}
+    log_counts(spec.name, counts, res.height)
+
+    def scored(pairs: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
+        frame = pair_frame(pairs, left, rec, "_row", "_row")
+        return spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits"))
+
+    exact = scored(block_pairs(res, rec, keys["exact_id"], "_row", "_row"), res).filter(pl.col("id_number") == "exact")
+    by_id = _best(exact, "exact_id")
+    rest = res.join(by_id.select("_row"), on="_row", how="anti")
+    cands = scored(block_pairs(rest, rec, keys["pinyin_birth_gender"], "_row", "_row"), rest).filter("is_match")
+    by_name = _best(cands, "name_birth_gender")
+    linked = pl.concat([by_id, by_name])
+    out = (
+        residence.select("_row", "id_number")
+        .join(linked, on="_row", how="left")
+        .with_columns(
+            pl.col("method").fill_null("unlinked"),
+            pl.col("score").fill_null(0.0),
+            pl.col("evidence").fill_null('{"linker":"residence","levels":null}'),
+        )
+        .select(list(RESIDENCE_LINKS_SCHEMA))
+        .cast(RESIDENCE_LINKS_SCHEMA)  # type: ignore[arg-type]
+        .sort("_row")
+    )
+    by_method = out.group_by("method").len().sort("method").rows()
+    logger.info(f"identity residence: {out.height:,} rows; " + ", ".join(f"{m} {n:,}" for m, n in by_method))
+    return ResidenceResult(out, counts)
+
+
+def empty_residence() -> ResidenceResult:
+    """The result when no residence table was supplied."""
+    return ResidenceResult(pl.DataFrame(schema=RESIDENCE_LINKS_SCHEMA), {})

@@ -1,0 +1,222 @@
+"""The attendance window, reduced once per audit and shared by every attendance rule.
+
+Contract §3: a school's *school days* are the dates in its attendance rows; its
+*window* is its last ``window_school_days`` school days up to the as-of date; a school
+*has attendance* when it has rows in the window; a person *attends* school A when
+linked present or late on at least ``attends_min_days`` of A's window days.
+
+The reduction touches the (possibly 60 M row) attendance table exactly once: each row
+is mapped to its school's window-day number (a join with the small table of window
+days, which also drops rows outside the window) and every attendance person is folded
+into three 64-bit masks — days with any row, days present/late, days absent. A mask is
+exact where a sum would not be (a day recorded twice is still one day) and masks of two
+attendance persons of one registry person combine with a bitwise OR, so counts and the
+longest absence streak over a *person's* rows are computed on a few million small
+integers instead of a sorted copy of the attendance table.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from xueji.errors import ConfigError
+from xueji.rules.base import AuditContext
+
+PRESENT = ("present", "late")
+ABSENT = "absent"
+
+# One bit per window day: the window is at most this many school days.
+MAX_WINDOW_DAYS = 64
+
+_BITS = {i: 1 << i for i in range(MAX_WINDOW_DAYS)}
+_MASKS = ("rows_mask", "present_mask", "absent_mask")
+
+STATS_SCHEMA: dict[str, pl.DataType] = {
+    "school_code": pl.String(),
+    "present_days": pl.Int64(),
+    "absent_days": pl.Int64(),
+    "days_seen": pl.Int64(),
+    "absent_streak_max": pl.Int64(),
+    "first_date": pl.Date(),
+    "last_date": pl.Date(),
+    "attends": pl.Boolean(),
+}
+
+
+def window_days_setting(ctx: AuditContext) -> int:
+    """``window_school_days``, checked against what one bit mask can hold."""
+    n = int(ctx.cfg["window_school_days"])
+    if not 1 <= n <= MAX_WINDOW_DAYS:
+        raise ConfigError(f"window_school_days = {n}: the attendance window must be 1 to {MAX_WINDOW_DAYS} school days")
+    return n
+
+
+def _window_days(ctx: AuditContext) -> pl.LazyFrame:
+    n = window_days_setting(ctx)
+    days = (
+        ctx.identity.attendance.filter(
+            pl.col("school_code").is_not_null() & pl.col("date").is_not_null() & (pl.col("date") <= ctx.as_of)
+        )
+        .group_by("school_code", "date")
+        .agg()
+        # Dates are distinct within a school, so rank 1 is its latest school day.
+        .with_columns(pl.col("date").rank("ordinal", descending=True).over("school_code").alias("_back"))
+        .filter(pl.col("_back") <= n)
+    )
+    return days.select(
+        "school_code",
+        "date",
+        (pl.col("_back") - 1).cast(pl.Int32).alias("day_bit"),
+        pl.col("_back").cast(pl.Int32).sub(1).replace_strict(_BITS, return_dtype=pl.UInt64).alias("bit"),
+    )
+
+
+def window_days(ctx: AuditContext) -> pl.LazyFrame:
+    """Each school's window days: ``school_code``, ``date``, ``day_bit`` (0 = the latest
+    school day up to the as-of date, 1 the one before, ...) and ``bit`` = 2**day_bit."""
+    result: pl.LazyFrame = ctx.shared("attendance.window_days", _window_days)
+    return result
+
+
+def _school_windows(ctx: AuditContext) -> pl.LazyFrame:
+    return window_days(ctx).group_by("school_code").agg(
+        pl.len().cast(pl.Int64).alias("window_days"),
+        pl.col("date").min().alias("window_start"),
+        pl.col("date").max().alias("window_end"),
+    )
+
+
+def school_windows(ctx: AuditContext) -> pl.LazyFrame:
+    """One row per school that *has attendance*: ``school_code``, ``window_days`` (≤ the
+    setting when the school has fewer school days), ``window_start``, ``window_end``."""
+    result: pl.LazyFrame = ctx.shared("attendance.school_windows", _school_windows)
+    return result
+
+
+def _att_masks(ctx: AuditContext) -> pl.LazyFrame:
+    status = pl.col("status")
+    bit = pl.col("bit")
+    zero = pl.lit(0, pl.UInt64)
+    return (
+        ctx.identity.attendance.select("school_code", "date", "status", "att_person")
+        .filter(pl.col("att_person").is_not_null())
+        # The inner join keeps only rows on a window day of their own school.
+        .join(window_days(ctx).select("school_code", "date", "bit"), on=["school_code", "date"], how="inner")
+        .with_columns(
+            # A row whose status is unreadable (null) still is a row of that day, but it
+            # is neither present nor absent: unknown never counts towards a finding.
+            pl.when(status.is_in(PRESENT)).then(bit).otherwise(zero).alias("_present"),
+            pl.when(status == ABSENT).then(bit).otherwise(zero).alias("_absent"),
+        )
+        .group_by("att_person")
+        .agg(
+            pl.col("bit").bitwise_or().alias("rows_mask"),
+            pl.col("_present").bitwise_or().alias("present_mask"),
+            pl.col("_absent").bitwise_or().alias("absent_mask"),
+        )
+    )
+
+
+def att_masks(ctx: AuditContext) -> pl.LazyFrame:
+    """Per attendance person with rows in its school's window: ``att_person``,
+    ``rows_mask``, ``present_mask``, ``absent_mask`` (UInt64, bit ``day_bit``)."""
+    result: pl.LazyFrame = ctx.shared("attendance.att_masks", _att_masks)
+    return result
+
+
+def mask_stats(frame: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
+    """Add the window figures to a frame holding ``school_code`` and the three masks.
+
+    ``present_days`` (present or late), ``absent_days`` (unexcused), ``days_seen`` (days
+    with a row of any status), ``absent_streak_max`` (longest run of absent days over the
+    person's rows in date order: a day with no row neither breaks nor extends a run),
+    ``first_date`` / ``last_date`` of those rows, and ``attends``.
+    """
+    n = window_days_setting(ctx)
+    min_days = int(ctx.cfg["attends_min_days"])
+    absent, rows = pl.col("absent_mask"), pl.col("rows_mask")
+    out = frame.with_columns(pl.lit(0, pl.Int64).alias("_run"), pl.lit(0, pl.Int64).alias("absent_streak_max"))
+    # Walk the window from its oldest day (highest bit) to its latest: n steps over one
+    # row per person, each a vectorised expression.
+    for i in reversed(range(n)):
+        b = 1 << i
+        run = (
+            pl.when((absent & b) != 0)
+            .then(pl.col("_run") + 1)
+            .when((rows & b) != 0)
+            .then(pl.lit(0, pl.Int64))
+            .otherwise(pl.col("_run"))
+        )
+        out = out.with_columns(run.alias("_run")).with_columns(
+            pl.max_horizontal("absent_streak_max", "_run").alias("absent_streak_max")
+        )
+    days = window_days(ctx).select("school_code", "day_bit", "date")
+    out = (
+        out.with_columns(
+            pl.col("present_mask").bitwise_count_ones().cast(pl.Int64).alias("present_days"),
+            pl.col("absent_mask").bitwise_count_ones().cast(pl.Int64).alias("absent_days"),
+            rows.bitwise_count_ones().cast(pl.Int64).alias("days_seen"),
+            # Highest set bit = oldest day with a row; lowest = latest.
+            (63 - rows.bitwise_leading_zeros().cast(pl.Int32)).alias("_first_bit"),
+            rows.bitwise_trailing_zeros().cast(pl.Int32).alias("_last_bit"),
+        )
+        .join(
+            days.rename({"day_bit": "_first_bit", "date": "first_date"}),
+            on=["school_code", "_first_bit"],
+            how="left",
+        )
+        .join(
+            days.rename({"day_bit": "_last_bit", "date": "last_date"}),
+            on=["school_code", "_last_bit"],
+            how="left",
+        )
+        .with_columns((pl.col("present_days") >= min_days).alias("attends"))
+        .drop("_run", "_first_bit", "_last_bit")
+    )
+    return out
+
+
+def _person_window(ctx: AuditContext) -> pl.LazyFrame:
+    persons = ctx.identity.attendance_persons.lazy().select(
+        "att_person", "school_code", "grade", "class_name", "name", "id_number", "local_id",
+        "record_row", "person_id", "method", "score",
+    )  # fmt: skip
+    return mask_stats(att_masks(ctx).join(persons, on="att_person", how="inner"), ctx)
+
+
+def person_window(ctx: AuditContext) -> pl.LazyFrame:
+    """One row per attendance person with rows in its school's window: who it is
+    (``att_person``, school_code, grade, class_name, name, id_number, local_id, the link
+    ``record_row`` / ``person_id`` / ``method`` / ``score``), its masks and its figures
+    (see ``mask_stats``)."""
+    result: pl.LazyFrame = ctx.shared("attendance.person_window", _person_window)
+    return result
+
+
+def _linked_window(ctx: AuditContext) -> pl.LazyFrame:
+    # A registry person may be seen as several attendance persons at one school (a
+    # name spelled two ways, rows with and without the ID): their days are one
+    # person's days, so the masks are combined before counting.
+    combined = (
+        person_window(ctx)
+        .filter(pl.col("person_id").is_not_null())
+        .group_by("person_id", "school_code")
+        .agg(
+            *(pl.col(m).bitwise_or() for m in _MASKS),
+            pl.col("att_person").sort().alias("att_persons"),
+            pl.col("grade").sort_by("att_person").first().alias("att_grade"),
+            pl.col("class_name").sort_by("att_person").first().alias("att_class_name"),
+            pl.col("name").sort_by("att_person").first().alias("att_name"),
+            pl.col("method").sort_by("att_person").first().alias("att_method"),
+        )
+    )
+    return mask_stats(combined, ctx)
+
+
+def linked_window(ctx: AuditContext) -> pl.LazyFrame:
+    """One row per (registry ``person_id``, ``school_code``) with linked rows in that
+    school's window: the combined masks and figures of ``mask_stats``, the attendance
+    persons (``att_persons``) and how the school writes the person (``att_grade``,
+    ``att_class_name``, ``att_name``, ``att_method``)."""
+    result: pl.LazyFrame = ctx.shared("attendance.linked_window", _linked_window)
+    return result
