@@ -134,3 +134,39 @@ def write_run(
         doc.update(summary)
     (run / "summary.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return run
+
+
+def register_db(folder: Path) -> tuple[str, dict[str, str]]:  # build once, copy per test
+    """A migrated SQLite database in ``folder`` with one user per role; returns its URL and
+    each user's token by name: ``admin``, ``reg_a`` (registrar of 4301040001), ``reg_b``
+    (registrar of 4301040002), ``officer`` (bureau officer of 430104), ``officer_b``
+    (of 430105) and ``inspector``."""
+    from xueji.db import init_db, make_engine
+    from xueji.workflow.accounts import add_user
+
+    url = f"sqlite:///{folder / 'xueji.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    users = {
+        "admin": ("admin", None),
+        "reg_a": ("school_registrar", "4301040001"),
+        "reg_b": ("school_registrar", "4301040002"),
+        "officer": ("bureau_officer", "430104"),
+        "officer_b": ("bureau_officer", "430105"),
+        "inspector": ("inspector", None),
+    }
+    tokens = {name: add_user(engine, name, role, org, created_by=None)[1] for name, (role, org) in users.items()}
+    engine.dispose()
+    return url, tokens
+
+
+def copy_db(template: tuple[str, dict[str, str]], folder: Path) -> tuple[str, dict[str, str]]:
+    """A copy of a ``register_db`` database in ``folder`` (milliseconds instead of seconds)."""
+    import shutil
+
+    source = Path(template[0].removeprefix("sqlite:///"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copy(f"{source}{suffix}", folder / f"xueji.db{suffix}")
+    return f"sqlite:///{folder / 'xueji.db'}", dict(template[1])

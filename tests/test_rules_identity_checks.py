@@ -9,7 +9,15 @@ from typing import Any
 import polars as pl
 import pytest
 
-from xueji.testing import check_char_of, default_config, make_id_number, record, run_rules, school, typed_tables
+from xueji.testing import (
+    check_char_of,
+    default_config,
+    make_id_number,
+    record,
+    run_rules,
+    school,
+    typed_tables,
+)
 
 AS_OF = date(2026, 11, 20)
 SCHOOL = "4301040001"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -146,3 +147,13 @@ def run_rules(
     if errors:
         raise RuntimeError(f"rules failed: {errors}")
     return found.sort("rule", "school_code", "student_no", "name", nulls_last=True)
+
+
+def write_inputs(folder: Path, **tables: Iterable[Mapping[str, object]] | pl.DataFrame) -> Path:
+    """Write crafted tables as UTF-8 CSV files with English headers into ``folder``
+    (created if needed), as an input folder for ``xueji audit``; returns ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in tables.items():
+        frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(list(rows), infer_schema_length=None)
+        frame.write_csv(folder / f"{name}.csv")
+    return folder

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from xueji.db import session_scope
@@ -24,6 +24,10 @@ SNAPSHOTS_KEPT = 3
 _BATCH = 20_000
 
 FINDING_COLUMNS = ("violation_id", "rule", "severity", "county_code", "school_code", "grade", "class_name", "student_no", "name")
+# Core tables (not the SQLModel classes) for bulk statements; typed for mypy.
+RUNS = cast(Table, getattr(AuditRun, "__table__"))  # noqa: B009
+FINDINGS = cast(Table, getattr(AuditFinding, "__table__"))  # noqa: B009
+SNAPSHOTS = cast(Table, getattr(RegistrySnapshot, "__table__"))  # noqa: B009
 SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {"student_no": pl.String(), "school_code": pl.String(), "status": pl.String()}
 
 
@@ -51,9 +55,9 @@ def previous_run(engine: Engine, as_of: date, scope: str) -> PreviousRun | None:
     """The latest recorded run of ``scope`` whose as-of date is on or before ``as_of``."""
     with session_scope(engine, read_only=True) as session:
         row = session.execute(
-            select(AuditRun.id, AuditRun.as_of, AuditRun.run_dir, AuditRun.finished_at)
-            .where(AuditRun.scope == scope, AuditRun.as_of <= as_of)  # type: ignore[arg-type]
-            .order_by(AuditRun.as_of.desc(), AuditRun.id.desc())  # type: ignore[attr-defined,union-attr]
+            select(RUNS.c.id, RUNS.c.as_of, RUNS.c.run_dir, RUNS.c.finished_at)
+            .where(RUNS.c.scope == scope, RUNS.c.as_of <= as_of)
+            .order_by(RUNS.c.as_of.desc(), RUNS.c.id.desc())
             .limit(1)
         ).first()
     return PreviousRun(*row) if row else None
@@ -64,7 +68,7 @@ def run_findings(engine: Engine, run_id: int) -> pl.DataFrame:
     schema = {c: (pl.Int64() if c == "grade" else pl.String()) for c in FINDING_COLUMNS}
     with session_scope(engine, read_only=True) as session:
         rows = session.execute(
-            select(*(getattr(AuditFinding, c) for c in FINDING_COLUMNS)).where(AuditFinding.run_id == run_id)
+            select(*(FINDINGS.c[c] for c in FINDING_COLUMNS)).where(FINDINGS.c.run_id == run_id)
         ).all()
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
@@ -74,18 +78,16 @@ def previous_snapshot(engine: Engine, as_of: date) -> tuple[int, pl.DataFrame] |
     kept a registry snapshot, or None on a first run."""
     with session_scope(engine, read_only=True) as session:
         run_id = session.execute(
-            select(AuditRun.id)
-            .where(AuditRun.as_of <= as_of)  # type: ignore[arg-type]
-            .where(select(RegistrySnapshot.id).where(RegistrySnapshot.run_id == AuditRun.id).exists())
-            .order_by(AuditRun.as_of.desc(), AuditRun.id.desc())  # type: ignore[attr-defined,union-attr]
+            select(RUNS.c.id)
+            .where(RUNS.c.as_of <= as_of)
+            .where(select(SNAPSHOTS.c.id).where(SNAPSHOTS.c.run_id == RUNS.c.id).exists())
+            .order_by(RUNS.c.as_of.desc(), RUNS.c.id.desc())
             .limit(1)
         ).scalar()
         if run_id is None:
             return None
         rows = session.execute(
-            select(RegistrySnapshot.student_no, RegistrySnapshot.school_code, RegistrySnapshot.status).where(
-                RegistrySnapshot.run_id == run_id
-            )
+            select(SNAPSHOTS.c.student_no, SNAPSHOTS.c.school_code, SNAPSHOTS.c.status).where(SNAPSHOTS.c.run_id == run_id)
         ).all()
     return int(run_id), pl.DataFrame([tuple(r) for r in rows], schema=SNAPSHOT_SCHEMA, orient="row")
 
@@ -112,26 +114,26 @@ def record_run(
     run_id = int(run_row.id)
     rows = findings.select(*FINDING_COLUMNS, "change").with_columns(pl.lit(run_id).alias("run_id"))
     for batch in _batches(rows):
-        session.execute(insert(AuditFinding), batch)
+        session.execute(insert(FINDINGS), batch)
     snap = snapshot.select(list(SNAPSHOT_SCHEMA)).filter(pl.col("student_no").is_not_null()).with_columns(pl.lit(run_id).alias("run_id"))
     for batch in _batches(snap):
-        session.execute(insert(RegistrySnapshot), batch)
+        session.execute(insert(SNAPSHOTS), batch)
     _prune_snapshots(session)
     return run_id
 
 
 def _prune_snapshots(session: Session) -> None:
     keep = (
-        select(AuditRun.id)
-        .where(select(RegistrySnapshot.id).where(RegistrySnapshot.run_id == AuditRun.id).exists())
-        .order_by(AuditRun.as_of.desc(), AuditRun.id.desc())  # type: ignore[attr-defined,union-attr]
+        select(RUNS.c.id)
+        .where(select(SNAPSHOTS.c.id).where(SNAPSHOTS.c.run_id == RUNS.c.id).exists())
+        .order_by(RUNS.c.as_of.desc(), RUNS.c.id.desc())
         .limit(SNAPSHOTS_KEPT)
     )
     kept = [r for (r,) in session.execute(keep).all()]
-    session.execute(delete(RegistrySnapshot).where(RegistrySnapshot.run_id.not_in(kept)))  # type: ignore[attr-defined]
+    session.execute(delete(SNAPSHOTS).where(SNAPSHOTS.c.run_id.not_in(kept)))
 
 
 def count_runs(engine: Engine) -> int:
     """How many runs are recorded (for tests and ``xueji runs``)."""
     with session_scope(engine, read_only=True) as session:
-        return int(session.execute(select(func.count()).select_from(AuditRun)).scalar() or 0)
+        return int(session.execute(select(func.count()).select_from(RUNS)).scalar() or 0)

@@ -28,7 +28,13 @@ from sqlalchemy import Engine
 
 from xueji import __version__
 from xueji.audit import compare, history, summary
-from xueji.audit.context import RuleStatus, build_context, empty_transfers, evaluate_rules, select_rules
+from xueji.audit.context import (
+    RuleStatus,
+    build_context,
+    empty_transfers,
+    evaluate_rules,
+    select_rules,
+)
 from xueji.audit.fingerprint import add_violation_ids
 from xueji.audit.progress import LogProgress, Progress
 from xueji.audit.writer import RunFolder, check_free, default_run_dir
@@ -164,6 +170,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
     buffer = _LogBuffer()
     file_sink: int | None = None
     folder: RunFolder | None = None
+    engine: Engine | None = None
     try:
         t_start = time.perf_counter()
         started_at = datetime.now(UTC)
@@ -238,9 +245,10 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
         violations = compare.mark_changes(violations, prev_findings)
         dismiss = _optional("xueji.findings", "apply_dismissals")
         if dismiss is not None:
-            violations = dismiss(engine, violations)
+            violations = dismiss(engine, violations, run_name=final.name)
         violations = _sort_violations(violations.select(VIOLATION_COLUMNS))
-        ran = [st.code for st in statuses if st.ran and not st.error]
+        # Only a rule that saw all its sources tonight can say last night's finding is gone.
+        ran = [st.code for st in statuses if st.ran and not st.error and not st.note]
         resolved = compare.resolved_findings(violations, prev_findings, ran)
         timings["rules"] = time.perf_counter() - t
         by_change = violations["change"].value_counts()
@@ -286,7 +294,8 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
         folder.write_json(doc, "summary.json")
         write_reports = _optional("xueji.reports", "write_run_reports")
         if write_reports is not None:
-            for path in write_reports(folder.tmp):
+            details = _optional("xueji.findings", "dismissal_details")
+            for path in write_reports(folder.tmp, dismissals=details(engine) if details else None):
                 logger.debug("wrote {}", Path(path).name)
         else:
             logger.warning("xueji.reports is not installed: report.xlsx and report.html were not written")
@@ -339,6 +348,9 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
     finally:
         progress.close()
         buffer.close()
+        if engine is not None:
+            # Return pooled connections now, not when the engine is garbage collected.
+            engine.dispose()
         if file_sink is not None:
             logger.remove(file_sink)
 

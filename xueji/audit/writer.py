@@ -53,7 +53,7 @@ def _pid_alive(pid: int) -> bool:
 
 def remove_stale_temporaries(parent: Path) -> list[Path]:
     """Remove temporary folders left in ``parent`` by runs whose process is gone."""
-    removed = []
+    removed: list[Path] = []
     if not parent.is_dir():
         return removed
     for path in parent.glob(TMP_PREFIX + "*"):
@@ -132,10 +132,15 @@ class RunFolder:
         return self.final
 
     def uncommit(self) -> None:
-        """Remove a folder that was renamed into place but whose run could not be recorded."""
-        if self.committed:
+        """Take back a folder that was renamed into place but whose run could not be
+        recorded: it goes back to its temporary name (for ``abort``), or is removed."""
+        if not self.committed:
+            return
+        try:
+            os.rename(self.final, self.tmp)
+        except OSError:
             shutil.rmtree(self.final, ignore_errors=True)
-            self.committed = False
+        self.committed = False
 
     def abort(self) -> None:
         """Remove the temporary folder (nothing of this run stays behind)."""

@@ -15,13 +15,14 @@ from rich.table import Table
 from xueji.audit import AuditOptions, AuditResult, parse_rule_codes, run_audit
 from xueji.audit.progress import LogProgress, Progress, TerminalProgress
 from xueji.errors import XuejiError
+from xueji.logging import configure
 from xueji.rules.base import SEVERITIES
 from xueji.rules.catalogue import rule_by_code
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
 
-class RulesFailed(XuejiError):
+class RulesFailedError(XuejiError):
     """Some rules failed; the run folder holds the others' findings (exit 1)."""
 
     exit_code = 1
@@ -41,11 +42,11 @@ def findings_table(result: AuditResult) -> Table:
     """Findings by rule and severity (rules with findings only), with the new ones."""
     table = Table(title=f"xueji audit — run {result.run_id}, as of {result.summary['as_of']}", title_justify="left")
     table.add_column("rule", no_wrap=True)
-    table.add_column("finding", no_wrap=True)
+    table.add_column("finding")
     for severity in SEVERITIES:
-        table.add_column(severity, justify="right", style=SEVERITY_STYLE[severity])
-    table.add_column("total", justify="right", style="bold")
-    table.add_column("new", justify="right")
+        table.add_column(severity, justify="right", style=SEVERITY_STYLE[severity], no_wrap=True, min_width=len(severity))
+    table.add_column("total", justify="right", style="bold", no_wrap=True, min_width=5)
+    table.add_column("new", justify="right", no_wrap=True)
     v = result.violations
     by = {(r, s): n for r, s, n in v.group_by("rule", "severity").len().iter_rows()} if v.height else {}
     new = {r: n for r, n in v.filter(v["change"] == "new").group_by("rule").len().iter_rows()} if v.height else {}
@@ -138,13 +139,22 @@ def audit(
         rules=parse_rule_codes(rules_text),
         county=county,
     )
-    progress: Progress = TerminalProgress() if sys.stderr.isatty() else LogProgress()
+    progress: Progress
+    if sys.stderr.isatty():
+        root = click.get_current_context().find_root().params
+        if root.get("verbose", 0) - root.get("quiet", 0) == 0 and not root.get("log_json"):
+            # The live display shows the stages; keep routine log lines off the screen
+            # (every line still goes to the run's audit.log).
+            configure(-1)
+        progress = TerminalProgress()
+    else:
+        progress = LogProgress()
     result = run_audit(options, progress)
     # Off a terminal (cron, a pipe) rich would wrap at 80 columns; the table needs more.
-    print_result(result, Console() if sys.stdout.isatty() else Console(width=120, soft_wrap=True))
+    print_result(result, Console(highlight=False) if sys.stdout.isatty() else Console(width=120, soft_wrap=True, highlight=False))
     if result.failed_rules:
         listed = "; ".join(f"{code}: {err}" for code, err in result.failed_rules.items())
-        raise RulesFailed(f"{len(result.failed_rules)} rule(s) failed ({listed}); the run folder holds the other rules' findings")
+        raise RulesFailedError(f"{len(result.failed_rules)} rule(s) failed ({listed}); the run folder holds the other rules' findings")
 
 
 COMMANDS: tuple[click.Command, ...] = (audit,)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import polars as pl
+from loguru import logger
 from rich.console import Console
 from rich.table import Table
 
@@ -42,7 +43,12 @@ def query_plan(rule: Rule, cfg: Config, as_of: date) -> str:
     from xueji.testing import typed_tables
 
     tables = typed_tables(**{name: pl.DataFrame() for name in load_schemas()})
-    ident = resolve_identities(tables, cfg, as_of)
+    # Linking empty tables is not news: keep its log lines off the screen.
+    logger.disable("xueji.identity")
+    try:
+        ident = resolve_identities(tables, cfg, as_of)
+    finally:
+        logger.enable("xueji.identity")
     previous = pl.DataFrame(schema={"student_no": pl.String, "school_code": pl.String, "status": pl.String})
     ctx = build_context(tables, as_of, cfg, ident, previous_registry=previous)
     return rule.build(ctx).explain()
@@ -93,10 +99,10 @@ def show_rule(code: str, config_path: Path | None, as_of: object, no_plan: bool)
     cfg = load_config(config_path)
     click.echo(rule.describe(cfg))
     click.echo(f"subject: {rule.subject} ({', '.join(rule.subject_columns)})")
-    for name in rule.thresholds:
-        click.echo(f"  {name}: from {cfg.sources[name]}")
+    if rule.thresholds:
+        click.echo("threshold sources: " + ", ".join(f"{name} from {cfg.sources[name]}" for name in rule.thresholds))
     if not no_plan:
-        day = as_of.date() if hasattr(as_of, "date") else date.today()  # type: ignore[union-attr]
+        day = as_of.date() if hasattr(as_of, "date") else date.today()
         click.echo("query plan (optimised, on empty tables):")
         click.echo(query_plan(rule, cfg, day))
 

@@ -12,16 +12,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from xueji.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from alembic.config import Config as AlembicConfig
 
 DB_ENV = "XUEJI_DB"
 DEFAULT_URL = "sqlite:///xueji.db"
@@ -120,6 +121,9 @@ def session_scope(engine: Engine, *, read_only: bool = False) -> Iterator[Sessio
 
 def alembic_config(engine: Engine | None = None) -> AlembicConfig:
     """An Alembic configuration pointing at the migrations shipped inside the package."""
+    # Imported here: Alembic takes a second to import and most commands never migrate.
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if engine is not None:
@@ -135,6 +139,8 @@ def init_db(engine: Engine) -> None:
     Upgrading to *heads* rather than *head* keeps working when two features added
     revisions on top of the same parent at once; ``xueji db init`` then brings both in.
     """
+    from alembic import command
+
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

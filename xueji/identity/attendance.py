@@ -31,7 +31,7 @@ from xueji.identity.link import (
 )
 from xueji.identity.names import with_name_keys
 from xueji.identity.result import ATTENDANCE_PERSONS_SCHEMA, ATTENDANCE_SCHEMA
-from xueji.identity.spec import LinkSpec
+from xueji.identity.spec import BlockingKey, LinkSpec
 
 SIGHTING = ("school_code", "grade", "class_name", "name", "id_number", "local_id")
 _SEED = 20260901  # any fixed seed: the hash only has to agree within one run
@@ -162,13 +162,17 @@ def _choose(
     top = top.join(ambiguous, on="att_person_l", how="anti")
     if one_to_one_fuzzy:
         fuzzy = top.filter(~pl.col("_strong"))
-        # The record's best fuzzy suitor must be this person, and the record unclaimed.
-        best_suitor = fuzzy.sort("_j", "match_weight", "name_score", descending=[False, True, True]).group_by(
-            "_j", maintain_order=True
-        ).agg(pl.col("att_person_l").first().alias("_suitor"), pl.col("match_weight").first().alias("_sw"),
-              pl.col("name_score").first().alias("_ss"), pl.len().alias("_n"))
+        strong_taken = top.filter("_strong").select("_j").unique()
+        # The record's best fuzzy suitor must be this person, and the record claimed by
+        # nobody: not in an earlier step, not by a sure link of this step.
+        best_suitor = (
+            fuzzy.sort("_j", "match_weight", "name_score", descending=[False, True, True])
+            .group_by("_j", maintain_order=True)
+            .agg(pl.col("att_person_l").first().alias("_suitor"))
+        )
         fuzzy_ok = (
             fuzzy.join(best_suitor, on="_j")
+            .join(strong_taken, on="_j", how="anti")
             .filter(~pl.col("_claimed") & (pl.col("_suitor") == pl.col("att_person_l")))
             .select(top.columns)
         )
@@ -184,6 +188,67 @@ def _choose(
     )
 
 
+def prepare_attendance(attendance: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(attendance with ``_sight``, sighting → att_person, persons, variants).
+
+    Only the sightings aggregate is collected (streaming engine), never the rows."""
+    att = attendance.with_columns(sighting_key())
+    sightings = (
+        att.group_by("_sight")
+        .agg(*[pl.col(c).first() for c in SIGHTING], pl.len().alias("days"))
+        .collect(engine="streaming")
+    )
+    mapping, persons, variants = _persons(sightings)
+    return att, mapping, persons, variants
+
+
+@dataclass
+class _Sides:
+    """The two sides of attendance linking and their blocking helpers."""
+
+    var: pl.DataFrame
+    rec: pl.DataFrame
+    spec: LinkSpec
+
+    def __post_init__(self) -> None:
+        self.keys = {b.name: b for b in self.spec.blocking}
+        self.full = self.var.filter(pl.col("id_state").is_in(["valid", "invalid"]))
+        self.masked = self.var.filter(pl.col("id_state") == "masked").with_columns(
+            mask_prefix_len(pl.col("id_number")).alias("_p"), mask_suffix_len(pl.col("id_number")).alias("_s")
+        )
+        shapes = self.masked.select("_p", "_s").unique().sort("_p", "_s").rows()
+        self.shapes = [(p, q) for p, q in shapes if p is not None and q is not None and p + q > 0]
+
+    def masked_side(self, p: int, q: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Masked numbers of one shape (p visible head, q visible tail), and the records'
+        numbers cut to the same head and tail."""
+        left = self.masked.filter((pl.col("_p") == p) & (pl.col("_s") == q)).with_columns(
+            pl.col("id_number").str.slice(0, p).alias("mask_prefix"),
+            pl.col("id_number").str.slice(pl.col("id_number").str.len_chars() - q).alias("mask_suffix"),
+        )
+        right = self.rec.filter(pl.col("id_number").str.len_chars() == 18).with_columns(
+            pl.col("id_number").str.slice(0, p).alias("mask_prefix"),
+            pl.col("id_number").str.slice(18 - q).alias("mask_suffix"),
+        )
+        return left, right
+
+    def counts(self) -> dict[str, int]:
+        """Candidate pairs per blocking key (before any scoring or cascade)."""
+        k = self.keys
+        return {
+            "exact_id": count_pairs(self.full, self.rec, k["exact_id"]),
+            "masked_id": sum(count_pairs(*self.masked_side(p, q), k["masked_id"]) for p, q in self.shapes),
+            "class": count_pairs(self.var, self.rec, k["class"]),
+            "school": count_pairs(self.var, self.rec, k["school"]),
+        }
+
+
+def attendance_pair_counts(attendance: pl.LazyFrame, records: pl.DataFrame, spec: LinkSpec) -> dict[str, int]:
+    """Candidate pairs per blocking key of the attendance linker."""
+    _, _, _, variants = prepare_attendance(attendance)
+    return _Sides(variants.select(list(_VARIANT_COLS)), records.select(list(_RECORD_COLS)), spec).counts()
+
+
 def link_attendance(
     attendance: pl.LazyFrame,
     records: pl.DataFrame,
@@ -192,38 +257,10 @@ def link_attendance(
     class_min: float,
 ) -> AttendanceResult:
     """Attendance persons linked to registry ``records`` (registry features + person_id)."""
-    att = attendance.with_columns(sighting_key())
-    sightings = (
-        att.group_by("_sight")
-        .agg(*[pl.col(c).first() for c in SIGHTING], pl.len().alias("days"))
-        .collect(engine="streaming")
-    )
-    mapping, persons, variants = _persons(sightings)
-    rec = records.select(list(_RECORD_COLS))
-    var = variants.select(list(_VARIANT_COLS))
-    keys = {b.name: b for b in spec.blocking}
-    counts: dict[str, int] = {}
-
-    full = var.filter(pl.col("id_state").is_in(["valid", "invalid"]))
-    counts["exact_id"] = count_pairs(full, rec, keys["exact_id"])
-    masked = var.filter(pl.col("id_state") == "masked").with_columns(
-        mask_prefix_len(pl.col("id_number")).alias("_p"), mask_suffix_len(pl.col("id_number")).alias("_s")
-    )
-    shapes = masked.select("_p", "_s").unique().sort("_p", "_s").rows()
-
-    def masked_side(p: int, s: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-        left = masked.filter((pl.col("_p") == p) & (pl.col("_s") == s)).with_columns(
-            pl.col("id_number").str.slice(0, p).alias("mask_prefix"),
-            pl.col("id_number").str.slice(pl.col("id_number").str.len_chars() - s).alias("mask_suffix"),
-        )
-        right = rec.filter(pl.col("id_number").str.len_chars() == 18).with_columns(
-            pl.col("id_number").str.slice(0, p).alias("mask_prefix"), pl.col("id_number").str.slice(18 - s).alias("mask_suffix")
-        )
-        return left, right
-
-    counts["masked_id"] = sum(count_pairs(*masked_side(p, s), keys["masked_id"]) for p, s in shapes if p + s > 0)
-    counts["class"] = count_pairs(var, rec, keys["class"])
-    counts["school"] = count_pairs(var, rec, keys["school"])
+    att, mapping, persons, variants = prepare_attendance(attendance)
+    sides = _Sides(variants.select(list(_VARIANT_COLS)), records.select(list(_RECORD_COLS)), spec)
+    var, rec, keys, full = sides.var, sides.rec, sides.keys, sides.full
+    counts = sides.counts()
     log_counts(spec.name, counts, var.height)
 
     def scored(pairs: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
@@ -243,10 +280,8 @@ def link_attendance(
     links.append(_choose(c, "exact_id", claimed, one_to_one_fuzzy=False))
     # 2. masked ID + name
     mframes = []
-    for p, s in shapes:
-        if p + s == 0:
-            continue
-        left, right = masked_side(p, s)
+    for p, q in sides.shapes:
+        left, right = sides.masked_side(p, q)
         left = unlinked(left)
         pairs = block_pairs(left, right, keys["masked_id"], "_v", "_row")
         mframes.append(scored(pairs, left))
@@ -262,7 +297,24 @@ def link_attendance(
     ):
         claimed = pl.concat([x.select(pl.col("record_row").alias("_row")) for x in links]).unique()
         left = unlinked(var)
-        pairs = name_pairs_in_blocks(left, rec, block, "_v", "_row", floor)
+        # Same name or same sound in the block: hash joins. rapidfuzz matrices only for
+        # those with neither, or showing a full ID number (a typo may hide behind it).
+        sure = pl.concat(
+            [
+                block_pairs(left, rec, BlockingKey(stage, (*block, col), (*block, col), ""), "_v", "_row")
+                for col in ("name_key", "pinyin")
+            ]
+        ).unique()
+        rest = pl.concat(
+            [
+                left.join(sure.select(pl.col("_i").alias("_v")).unique(), on="_v", how="anti"),
+                left.filter(pl.col("id_state").is_in(["valid", "invalid"])),
+            ]
+        ).unique("_v")
+        fuzzy = name_pairs_in_blocks(rest, rec, block, "_v", "_row", floor)
+        pairs = pl.concat([sure.with_columns(pl.lit(None, pl.Float64).alias("name_score")), fuzzy]).unique(
+            ["_i", "_j"], keep="last"
+        )
         frame = pair_frame(pairs, left.select(list(_VARIANT_COLS)), rec, "_v", "_row")
         c = spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits")).filter(
             pl.col("decisive").is_null() & (pl.col("match_weight") >= spec.threshold)

@@ -28,6 +28,7 @@ _PAIR_COLS = (
     "gender",
     "school_code",
     "grade",
+    "hukou",
     "county",
 )
 
@@ -56,7 +57,8 @@ def _guarded_clusters(base: pl.DataFrame, edges: pl.DataFrame) -> tuple[pl.DataF
     The loop runs over matching pairs (a few per hundred records), not over records.
     """
     parent: dict[int, int] = {}
-    valid_id: dict[int, str | None] = dict(zip(base["_c"].to_list(), base["valid_id"].to_list(), strict=True))
+    touched = base.join(pl.concat([edges.select(pl.col("_ca").alias("_c")), edges.select(pl.col("_cb").alias("_c"))]).unique(), on="_c")
+    valid_id: dict[int, str | None] = dict(zip(touched["_c"].to_list(), touched["valid_id"].to_list(), strict=True))
 
     def find(x: int) -> int:
         root = x

@@ -18,7 +18,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from xueji.identity.idsim import id_state, masked_consistent, osa_distance
-from xueji.identity.names import combine_name_scores, name_score_pairs, with_name_keys
+from xueji.identity.names import HOMOPHONE_SCORE, combine_name_scores, name_score_pairs, with_name_keys
 from xueji.identity.spec import BlockingKey, swapped_date
 
 ACTIVE = ("enrolled", "suspended")
@@ -38,6 +38,7 @@ RECORD_FEATURES = (
     "school_code",
     "grade",
     "class_name",
+    "hukou",
     "county",
     "active",
     "status",
@@ -58,7 +59,12 @@ def registry_features(reg: pl.DataFrame) -> pl.DataFrame:
         "school_code",
         "grade",
         "class_name",
-        pl.col("hukou_area_code").str.slice(0, 6).alias("county"),
+        pl.col("hukou_area_code").alias("hukou"),
+        pl.coalesce(
+            pl.col("hukou_area_code").str.slice(0, 6),
+            pl.when(pl.col("id_number").str.contains(r"^[0-9]{6}")).then(pl.col("id_number").str.slice(0, 6)),
+            pl.when(pl.col("student_no").str.starts_with("L")).then(pl.col("student_no").str.slice(1, 6)),
+        ).alias("county"),
         pl.col("status").is_in(ACTIVE).fill_null(False).alias("active"),
         "status",
         "enrol_date",
@@ -114,21 +120,54 @@ def pair_frame(pairs: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame, lid
 
 def add_pair_scores(pairs: pl.DataFrame) -> pl.DataFrame:
     """``name_score`` (names, rapidfuzz), ``id_edits`` (OSA distance) and ``id_mask_ok``
-    (a masked left number consistent with the right one) for every pair."""
+    (a masked left number consistent with the right one) for every pair.
+
+    Each score is computed only where it can differ from the obvious: equal keys score
+    1.0 and equal pinyin 0.95 without calling rapidfuzz; edits are counted only between
+    two full numbers; masks are checked only for masked numbers."""
+    pairs = pairs.with_row_index("_p")
     if "name_score" not in pairs.columns:
+        pairs = pairs.with_columns(pl.lit(None, pl.Float64).alias("name_score"))
+    same = pl.col("name_key_l") == pl.col("name_key_r")
+    sound = pl.col("pinyin_l") == pl.col("pinyin_r")
+    pairs = pairs.with_columns(
+        pl.when(pl.col("name_score").is_not_null())
+        .then(pl.col("name_score"))
+        .when(same)
+        .then(1.0)
+        .when(sound)
+        .then(HOMOPHONE_SCORE)
+        .cast(pl.Float64)
+        .alias("name_score")
+    )
+    rest = pairs.filter(pl.col("name_score").is_null())
+    if rest.height:
         scores = name_score_pairs(
-            pairs["name_key_l"].fill_null("").to_list(),
-            pairs["pinyin_l"].fill_null("").to_list(),
-            pairs["name_key_r"].fill_null("").to_list(),
-            pairs["pinyin_r"].fill_null("").to_list(),
+            rest["name_key_l"].fill_null("").to_list(),
+            rest["pinyin_l"].fill_null("").to_list(),
+            rest["name_key_r"].fill_null("").to_list(),
+            rest["pinyin_r"].fill_null("").to_list(),
         )
-        pairs = pairs.with_columns(pl.Series("name_score", scores, dtype=pl.Float64))
-    full_l = pl.when(pl.col("id_state_l") != "masked").then(pl.col("id_number_l"))
-    tmp = pairs.select(full_l.alias("a"), pl.col("id_number_r").alias("b"))
-    return pairs.with_columns(
-        osa_distance(tmp["a"], tmp["b"]).alias("id_edits"),
-        masked_consistent(pl.col("id_number_l"), pl.col("id_number_r")).alias("id_mask_ok"),
-    ).with_columns(pl.col("name_score").round(4))
+        filled = rest.select("_p", pl.Series("_ns", scores, dtype=pl.Float64))
+        pairs = pairs.join(filled, on="_p", how="left").with_columns(
+            pl.coalesce("name_score", "_ns").alias("name_score")
+        ).drop("_ns")
+    both_full = (
+        pl.col("id_number_l").is_not_null()
+        & pl.col("id_number_r").is_not_null()
+        & (pl.col("id_state_l") != "masked")
+        & (pl.col("id_number_l") != pl.col("id_number_r"))
+    )
+    full = pairs.filter(both_full).select("_p", "id_number_l", "id_number_r")
+    edits = full.select("_p", osa_distance(full["id_number_l"], full["id_number_r"]).alias("id_edits"))
+    masked = pairs.filter(pl.col("id_state_l") == "masked").select(
+        "_p", masked_consistent(pl.col("id_number_l"), pl.col("id_number_r")).alias("id_mask_ok")
+    )
+    out = pairs.join(edits, on="_p", how="left").join(masked, on="_p", how="left").with_columns(
+        pl.when(pl.col("id_number_l") == pl.col("id_number_r")).then(0).otherwise(pl.col("id_edits")).alias("id_edits"),
+        pl.col("name_score").round(4),
+    )
+    return out.sort("_p").drop("_p")
 
 
 def name_pairs_in_blocks(

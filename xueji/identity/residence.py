@@ -19,7 +19,7 @@ from xueji.identity.names import with_name_keys
 from xueji.identity.result import RESIDENCE_LINKS_SCHEMA
 from xueji.identity.spec import LinkSpec
 
-_COLS = ("_row", "id_number", "id_state", "name_key", "pinyin", "birth_date", "gender")
+_COLS = ("_row", "id_number", "id_state", "name_key", "pinyin", "birth_date", "gender", "hukou", "county")
 _RECORD_COLS = (*_COLS, "active", "person_id")
 
 
@@ -52,13 +52,24 @@ def _best(cands: pl.DataFrame, method: str) -> pl.DataFrame:
     )
 
 
+def residence_features(residence: pl.DataFrame) -> pl.DataFrame:
+    """Residence rows with the comparison features."""
+    return with_name_keys(
+        residence.select(
+            "_row",
+            "id_number",
+            "name",
+            "birth_date",
+            "gender",
+            pl.col("hukou_area_code").alias("hukou"),
+            pl.coalesce(pl.col("hukou_area_code").str.slice(0, 6), pl.col("id_number").str.slice(0, 6)).alias("county"),
+        ).with_columns(id_state(pl.col("id_number")).alias("id_state"))
+    ).select(list(_COLS))
+
+
 def link_residence(residence: pl.DataFrame, records: pl.DataFrame, spec: LinkSpec) -> ResidenceResult:
     """Link each residence row to a registry record (``records``: features + person_id)."""
-    res = with_name_keys(
-        residence.select("_row", "id_number", "name", "birth_date", "gender").with_columns(
-            id_state(pl.col("id_number")).alias("id_state")
-        )
-    ).select(list(_COLS))
+    res = residence_features(residence)
     rec = records.select(list(_RECORD_COLS))
     keys = {b.name: b for b in spec.blocking}
     counts = {k: count_pairs(res, rec, b) for k, b in keys.items()}

@@ -75,41 +75,104 @@ class Identity:
     registry: pl.DataFrame = field(default_factory=pl.DataFrame)
     candidate_pairs: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def explain(self, student_no: str) -> dict[str, Any]:
-        """The record(s) with this student number, their cluster, links and evidence.
+    def explain(self, student_no: str, show_ids: bool = False) -> dict[str, Any]:
+        """The record(s) with this student number, their person cluster, the attendance
+        persons and residence rows linked to that person, with every link's evidence.
 
-        ID numbers are masked: this is made for screens and logs.
+        ID numbers — and the ID inside G student numbers — are masked unless
+        ``show_ids``: this is made for screens and logs.
         """
         reg = self.registry.join(self.records, on="_row", how="left")
         mine = reg.filter(pl.col("student_no") == student_no)
         if mine.height == 0:
-            raise NotFound(f"student_no {mask_id_text(student_no)}: no such record in the registry")
-        person_ids = mine["person_id"].unique().to_list()
+            shown = student_no if show_ids else _mask_student_no_text(student_no)
+            raise NotFound(f"student_no {shown}: no such record in the registry (check the number and --data)")
+        person_ids = sorted(mine["person_id"].unique().to_list())
         cluster = reg.filter(pl.col("person_id").is_in(person_ids)).sort("_row")
-        rows = cluster["_row"].to_list()
         att = self.attendance_persons.filter(pl.col("person_id").is_in(person_ids)).sort("att_person")
         res = self.residence_links.filter(pl.col("person_id").is_in(person_ids)).sort("_row")
 
-        def _records(df: pl.DataFrame) -> list[dict[str, Any]]:
-            out = []
-            for r in df.with_columns(mask_id(pl.col("id_number")).alias("id_number")).to_dicts():
-                r["dup_evidence"] = json.loads(r["dup_evidence"]) if r.get("dup_evidence") else None
-                r = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
-                out.append(r)
+        def _mask(df: pl.DataFrame) -> pl.DataFrame:
+            if show_ids:
+                return df
+            out = df.with_columns(mask_id(pl.col("id_number")).alias("id_number"))
+            if "student_no" in out.columns:
+                out = out.with_columns(mask_student_no(pl.col("student_no")).alias("student_no"))
             return out
 
-        def _links(df: pl.DataFrame) -> list[dict[str, Any]]:
+        def _rows(df: pl.DataFrame, evidence_col: str) -> list[dict[str, Any]]:
             out = []
-            for r in df.with_columns(mask_id(pl.col("id_number")).alias("id_number")).to_dicts():
-                r["evidence"] = json.loads(r["evidence"]) if r.get("evidence") else None
-                out.append(r)
+            for r in _mask(df).to_dicts():
+                r[evidence_col] = json.loads(r[evidence_col]) if r.get(evidence_col) else None
+                out.append({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()})
             return out
 
         return {
-            "student_no": student_no,
+            "student_no": student_no if show_ids else _mask_student_no_text(student_no),
             "person_ids": person_ids,
-            "records": _records(cluster),
-            "record_rows": rows,
-            "attendance_persons": _links(att),
-            "residence_links": _links(res),
+            "records": _rows(cluster, "dup_evidence"),
+            "attendance_persons": _rows(att, "evidence"),
+            "residence_links": _rows(res, "evidence"),
         }
+
+
+def mask_student_no(student_no: pl.Expr) -> pl.Expr:
+    """A G student number shows the ID number it holds masked (``G430104********1234``);
+    J and L numbers hold no ID number and are shown as they are."""
+    return (
+        pl.when(student_no.str.starts_with("G"))
+        .then(pl.lit("G") + mask_id(student_no.str.slice(1)))
+        .otherwise(student_no)
+    )
+
+
+def _mask_student_no_text(student_no: str) -> str:
+    if student_no.startswith("G"):
+        return "G" + (mask_id_text(student_no[1:]) or "")
+    return student_no
+
+
+def format_explanation(info: dict[str, Any]) -> str:
+    """``Identity.explain`` as readable lines for the terminal."""
+    lines = [f"student_no {info['student_no']}: person {', '.join(str(p) for p in info['person_ids'])}"]
+    records = info["records"]
+    lines.append(f"registry records of this person ({len(records)}):")
+    for r in records:
+        group = f" group {r['dup_group_id']}" if r.get("dup_group_id") else ""
+        lines.append(
+            f"  row {r['_row']}: {r['student_no']} {r['name']} {r.get('gender') or '?'} {r.get('birth_date') or '?'} "
+            f"ID {r.get('id_number') or '-'} school {r.get('school_code')} grade {r.get('grade')} "
+            f"{r.get('class_name') or ''} {r.get('status')}{group}"
+        )
+        for link in (r.get("dup_evidence") or {}).get("links", []):
+            ev = link["evidence"]
+            lines.append(f"    ~ row {link['row']}: {_levels(ev)}")
+    atts = info["attendance_persons"]
+    lines.append(f"attendance persons linked ({len(atts)}):")
+    for a in atts:
+        lines.append(
+            f"  person {a['att_person']}: {a['name']} at {a['school_code']} grade {a['grade']} {a['class_name']} "
+            f"ID {a.get('id_number') or '-'} local_id {a.get('local_id') or '-'} → row {a['record_row']} "
+            f"by {a['method']} (score {a['score']:.2f}): {_levels(a['evidence'])}"
+        )
+    res = info["residence_links"]
+    lines.append(f"residence rows linked ({len(res)}):")
+    for r in res:
+        lines.append(
+            f"  residence row {r['_row']}: ID {r.get('id_number') or '-'} → row {r['record_row']} by {r['method']} "
+            f"(score {r['score']:.2f}): {_levels(r['evidence'])}"
+        )
+    return "\n".join(lines)
+
+
+def _levels(evidence: dict[str, Any] | None) -> str:
+    if not evidence:
+        return "-"
+    if "link" in evidence:  # linked through another spelling under the same local_id
+        return f"via {evidence.get('via')} spelling {evidence.get('spelling')}: {_levels(evidence['link'])}"
+    levels = evidence.get("levels") or {}
+    text = ", ".join(f"{k}={v}" for k, v in levels.items())
+    scores = evidence.get("scores") or {}
+    extra = ", ".join(f"{k} {v}" for k, v in scores.items() if v is not None)
+    weight = evidence.get("weight")
+    return text + (f" [{extra}]" if extra else "") + (f" weight {weight:g}" if weight is not None else "")

@@ -173,7 +173,7 @@ def swapped_date(d: pl.Expr) -> pl.Expr:
     return pl.when((day <= 12) & (day != month)).then(pl.date(d.dt.year(), day, month))
 
 
-def _id_comparison(max_edits: int, masked: bool, different_weight: float) -> Comparison:
+def _id_comparison(max_edits: int, masked: bool, different_weight: float, missing_weight: float = 0.0) -> Comparison:
     levels = [
         Level("exact", L("id_number") == R("id_number"), MATCH, "the same ID number: one person"),
     ]
@@ -201,7 +201,7 @@ def _id_comparison(max_edits: int, masked: bool, different_weight: float) -> Com
             f"one number fails GB 11643 and is within {max_edits} edits (substitution or adjacent "
             "transposition) of the other: a mistyped copy",
         ),
-        Level("missing", L("id_number").is_null() | R("id_number").is_null(), 0.0, "one side has no ID number"),
+        Level("missing", L("id_number").is_null() | R("id_number").is_null(), missing_weight, "one side has no ID number"),
         Level("different", None, different_weight, "numbers that differ beyond a typo"),
     ]
     return Comparison("id_number", "ID number (GB 11643)", tuple(levels))
@@ -247,6 +247,19 @@ def _gender_comparison() -> Comparison:
     )
 
 
+def _place_comparison() -> Comparison:
+    return Comparison(
+        "place",
+        "hukou address (户籍地): namesakes born on one day are common in a city, one person's records share a hukou",
+        (
+            Level("same_hukou", L("hukou") == R("hukou"), 3.0, "the same hukou address code (all digits)"),
+            Level("same_county", L("county") == R("county"), 1.0, "the same county (first 6 digits of hukou, else of the ID or L number)"),
+            Level("unknown", L("county").is_null() | R("county").is_null(), 0.0, "no place known on one side"),
+            Level("elsewhere", None, -5.0, "different counties"),
+        ),
+    )
+
+
 def dedupe_spec(cfg: Config) -> LinkSpec:
     """Registry deduplication (DUPLICATE_RECORD): one person with several records."""
     max_edits = int(cfg["dup_id_max_edits"])
@@ -264,7 +277,7 @@ def dedupe_spec(cfg: Config) -> LinkSpec:
             ),
         ),
         comparisons=(
-            _id_comparison(max_edits, masked=False, different_weight=VETO),
+            _id_comparison(max_edits, masked=False, different_weight=VETO, missing_weight=2.0),
             _name_comparison(None, twin_guard=True),
             Comparison(
                 "birth_date",
@@ -276,15 +289,7 @@ def dedupe_spec(cfg: Config) -> LinkSpec:
                 ),
             ),
             _gender_comparison(),
-            Comparison(
-                "place",
-                "place: school and hukou county (evidence only, never decides)",
-                (
-                    Level("same_school", L("school_code") == R("school_code"), 0.5, "the same school"),
-                    Level("same_county", L("county") == R("county"), 0.5, "the same hukou county (first 6 digits)"),
-                    Level("elsewhere", None, 0.0, "different or unknown place"),
-                ),
-            ),
+            _place_comparison(),
         ),
         threshold=float(cfg["dup_min_weight"]),
         decision=(
@@ -385,6 +390,7 @@ def residence_spec(cfg: Config) -> LinkSpec:
                 ),
             ),
             _gender_comparison(),
+            _place_comparison(),
         ),
         threshold=float(cfg["residence_min_weight"]),
         decision=(

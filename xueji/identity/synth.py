@@ -59,7 +59,14 @@ class SynthRegistry:
     """A registry frame (loader-typed, ``_row`` from 1) and its labels."""
 
     registry: pl.DataFrame
-    labels: pl.DataFrame  # _row, person_key, kind ("base", "twin", or a duplicate kind), name_variant
+    labels: pl.DataFrame  # _row, person_key, kind ("base", "twin", or a duplicate kind), name_variant, twin_of
+
+
+def valid_id(area: str, birth: str, seq: int) -> str:
+    """One valid ID number: 6-digit area, YYYYMMDD birth date, 3-digit sequence number
+    (odd for a boy), and its check character. For crafted test cases."""
+    body = f"{area}{birth}{seq:03d}"
+    return body + CHECK_CHARS[sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
 def check_chars(body: np.ndarray) -> np.ndarray:
@@ -151,7 +158,15 @@ def synth_registry(
     birth_txt = birth.dt.strftime("%Y%m%d").to_numpy().astype(str)
     ids = _ids(area, birth_txt, seq)
     n_schools = max(n_base // 1500, 3)
-    school = pl.Series((4301000000 + rng.integers(0, n_schools, n_base) * 7 + 1).astype(str))
+    school_idx = rng.integers(0, n_schools, n_base)
+    school = pl.Series((4301000000 + school_idx * 7 + 1).astype(str))
+    # 12-digit hukou address: county + street (3 digits) + community (3 digits).
+    hukou = pl.Series(
+        np.char.add(
+            np.char.add(area, np.char.zfill(rng.integers(1, 21, n_base).astype(str), 3)),
+            np.char.zfill(rng.integers(1, 31, n_base).astype(str), 3),
+        )
+    )
     base = pl.DataFrame(
         {
             "person_key": np.arange(n_base, dtype=np.int64),
@@ -162,10 +177,12 @@ def synth_registry(
             "id_number": ids,
             "area": area,
             "school_code": school,
+            "school_idx": school_idx,
+            "hukou": hukou,
             "grade": grade,
             "class_name": pl.Series(rng.integers(1, 9, n_base)).cast(pl.String) + "班",
         }
-    ).with_columns(pl.lit("base", pl.String).alias("kind"))
+    ).with_columns(pl.lit("base", pl.String).alias("kind"), pl.lit(None, pl.Int64).alias("twin_of"))
     # ID numbers must be unique among base persons; drop the rare repeats.
     base = base.unique("id_number", keep="first", maintain_order=True)
     n_base = base.height
@@ -185,11 +202,12 @@ def synth_registry(
     hom_names = _homophone_of(src_names, rng, hom, [int(k) for k in sl])
     tw_names = [h if (flag and h != s) else t for h, s, t, flag in zip(hom_names, src_names, tw_names, homophone_twin, strict=True)]
     twins = tw_src.with_columns(
-        pl.Series("person_key", np.arange(n_base, n_base + n_twin, dtype=np.int64) + int(base["person_key"].max() or 0) + 1),
+        pl.Series("person_key", np.arange(n_twin, dtype=np.int64) + int(base["person_key"].to_numpy().max()) + 1),
         pl.Series("name", tw_names, dtype=pl.String),
         pl.Series("gender", tw_gender),
         tw_ids.alias("id_number"),
         pl.lit("twin").alias("kind"),
+        pl.col("person_key").alias("twin_of"),
     ).filter(pl.col("name") != pl.Series(src_names))
     persons = pl.concat([base, twins]).unique("id_number", keep="first", maintain_order=True)
 
@@ -231,7 +249,8 @@ def synth_registry(
     )
     bd = d["birth_date"]
     swap_ok = (bd.dt.day() <= 12) & (bd.dt.day() != bd.dt.month())
-    swapped = pl.select(pl.date(bd.dt.year(), bd.dt.day().clip(1, 12), bd.dt.month())).to_series()
+    bcol = pl.col("b")
+    swapped = pl.DataFrame({"b": bd}).select(pl.date(bcol.dt.year(), bcol.dt.day().clip(1, 12), bcol.dt.month())).to_series()
     wants_swap = np.isin(kind, ["l_number_swapped_date", "typo_swapped_date"]) & swap_ok.to_numpy()
     # Cases that cannot be swapped fall back to the unswapped kind.
     kind = np.where(np.isin(kind, ["l_number_swapped_date"]) & ~wants_swap, "l_number", kind)
@@ -251,7 +270,8 @@ def synth_registry(
         pl.Series("name", picked, dtype=pl.String),
         pl.Series("id_number", dup_id).replace("", None),
         dup_birth.alias("birth_date"),
-        pl.Series("school_code", (4301000000 + rng.integers(0, n_schools, n_dup) * 7 + 1).astype(str)),
+        # 一人多籍: the second record is at another school.
+        pl.Series("school_code", (4301000000 + ((d["school_idx"].to_numpy() + rng.integers(1, n_schools, n_dup)) % n_schools) * 7 + 1).astype(str)),
         pl.Series("kind", kind),
         pl.lit(False).alias("_is_l"),
         pl.lit(False).alias("_invalid"),
@@ -306,10 +326,117 @@ def synth_registry(
         "status",
         pl.lit(None, pl.Date).alias("status_date"),
         pl.lit(date(as_of.year, 9, 1)).alias("enrol_date"),
-        (pl.col("area") + pl.lit("001001")).alias("hukou_area_code"),
-        (pl.col("area") + pl.lit("001001")).alias("residence_area_code"),
+        pl.col("hukou").alias("hukou_area_code"),
+        pl.col("hukou").alias("residence_area_code"),
         pl.lit(False).alias("is_migrant"),
         pl.lit("none").alias("placement"),
     )
-    labels = rows.select("_row", "person_key", "kind", "name_variant")
+    labels = rows.select("_row", "person_key", "kind", "name_variant", "twin_of")
     return SynthRegistry(registry, labels)
+
+
+@dataclass
+class SynthAttendance:
+    """Attendance rows (loader-typed) and, per attendance person, the true record."""
+
+    attendance: pl.DataFrame
+    labels: pl.DataFrame  # school_code, grade, class_name, name, id_number, local_id → true_row, person_key, form
+
+
+def synth_attendance(reg: SynthRegistry, seed: int = 1, days: int = 2, unregistered_rate: float = 0.01) -> SynthAttendance:
+    """Attendance for every active record's school (one attendee per person), written the
+    ways schools write it: full, masked or no ID number (a habit per school, and some
+    pupils without), names in traditional characters, homophones, with a space, or
+    mistyped (only where the full ID is shown), a local_id in most schools, a few
+    children seen in another class of their grade, and unregistered children."""
+    rng = np.random.default_rng(seed + 100)
+    r = reg.registry.join(reg.labels, on="_row")
+    # one attendee per person: the base record when the person has several
+    r = r.filter(pl.col("status") == "enrolled").sort(pl.col("kind") != "base", "_row").unique("person_key", keep="first")
+    n = r.height
+    schools = r["school_code"].unique().sort()
+    habit = pl.DataFrame(
+        {
+            "school_code": schools,
+            "_mode": np.asarray(["full", "masked", "none"])[rng.choice(3, schools.len(), p=[0.4, 0.35, 0.25])],
+            "_local": rng.random(schools.len()) < 0.6,
+        }
+    )
+    r = r.join(habit, on="school_code")
+    mode = np.where(rng.random(n) < 0.1, "none", r["_mode"].to_numpy())
+    mode = np.where(r["id_number"].is_null().to_numpy(), "none", mode)
+    u = rng.random(n)
+    form = np.full(n, "same", dtype=object)
+    form[u < 0.04] = "traditional"
+    form[(u >= 0.04) & (u < 0.09)] = "homophone"
+    form[(u >= 0.09) & (u < 0.14)] = "spaced"
+    form[(u >= 0.14) & (u < 0.16) & (mode == "full")] = "typo"
+    names = r["name"].to_list()
+    sl = [len(nm) - 2 if len(nm) >= 3 and "·" not in nm else (1 if "·" not in nm else 0) for nm in names]
+    hom = _homophones(MALE_CHARS + FEMALE_CHARS + EXTRA_CHARS)
+    idx = {f: np.flatnonzero(form == f) for f in ("traditional", "homophone", "spaced", "typo")}
+    written = list(names)
+    trad = opencc.OpenCC("s2t").convert("\n".join(names[i] for i in idx["traditional"])).split("\n") if idx["traditional"].size else []
+    for i, t in zip(idx["traditional"], trad, strict=True):
+        written[i] = t
+    homs = _homophone_of([names[i] for i in idx["homophone"]], rng, hom, [sl[i] for i in idx["homophone"]])
+    for i, h in zip(idx["homophone"], homs, strict=True):
+        written[i] = h
+    for i in idx["spaced"]:
+        k = sl[i] if sl[i] else 1
+        written[i] = names[i][:k] + " " + names[i][k:]
+    pool = MALE_CHARS + FEMALE_CHARS
+    for i in idx["typo"]:
+        written[i] = names[i][:-1] + pool[int(rng.integers(len(pool)))]
+    form = np.where(np.asarray(written) == np.asarray(names), "same", form)
+    ids = r["id_number"]
+    masked = ids.str.slice(0, 6) + "********" + ids.str.slice(14, 4)
+    id_seen = pl.select(
+        pl.when(pl.Series(mode == "full")).then(ids).when(pl.Series(mode == "masked")).then(masked)
+    ).to_series()
+    moved = rng.random(n) < 0.01
+    cls = pl.Series(np.where(moved, (rng.integers(1, 9, n)).astype(str), r["class_name"].str.strip_suffix("班").to_numpy())) + "班"
+    att = pl.DataFrame(
+        {
+            "school_code": r["school_code"],
+            "grade": r["grade"],
+            "class_name": cls,
+            "name": pl.Series(written, dtype=pl.String),
+            "id_number": id_seen,
+            "local_id": pl.select(
+                pl.when(r["_local"]).then(pl.Series(np.char.zfill(np.arange(n).astype(str), 7)))
+            ).to_series(),
+            "true_row": r["_row"],
+            "person_key": r["person_key"],
+            "form": pl.Series(form.tolist(), dtype=pl.String),
+        }
+    )
+    # Unregistered children: new names, no ID or an ID of nobody in the registry.
+    k = int(n * unregistered_rate)
+    pick = r.sample(k, seed=seed + 101)
+    sw = np.asarray([w for _, w in SURNAMES], dtype=float)
+    sn = np.asarray([s for s, _ in SURNAMES])[rng.choice(len(SURNAMES), k, p=sw / sw.sum())]
+    gp = np.asarray(list(pool))
+    gn = np.char.add(gp[rng.integers(0, len(gp), k)], gp[rng.integers(0, len(gp), k)])
+    stranger = _ids(np.full(k, "430199"), np.full(k, "20150101"), rng.integers(0, 1000, k))
+    unreg = pl.DataFrame(
+        {
+            "school_code": pick["school_code"],
+            "grade": pick["grade"],
+            "class_name": pick["class_name"],
+            "name": pl.Series(np.char.add(sn, gn)),
+            "id_number": pl.select(pl.when(pl.Series(rng.random(k) < 0.3)).then(stranger)).to_series(),
+            "local_id": pl.Series(np.char.add("U", np.arange(k).astype(str))),
+            "true_row": pl.Series([None] * k, dtype=pl.Int64),
+            "person_key": pl.Series([None] * k, dtype=pl.Int64),
+            "form": pl.Series(["unregistered"] * k, dtype=pl.String),
+        }
+    ) if k else att.clear()
+    people = pl.concat([att, unreg.select(att.columns)], how="vertical_relaxed")
+    rows = pl.concat(
+        [people.with_columns(pl.lit(date(2026, 11, 2 + d)).alias("date"), pl.lit("present").alias("status")) for d in range(days)]
+    )
+    attendance = rows.select("school_code", "date", "grade", "class_name", "name", "id_number", "local_id", "status")
+    attendance = attendance.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
+    labels = people.select("school_code", "grade", "class_name", "name", "id_number", "local_id", "true_row", "person_key", "form")
+    return SynthAttendance(attendance, labels)

@@ -80,7 +80,7 @@ def _finding_objects(findings: pl.DataFrame) -> pl.Series:
             if isinstance(findings.schema[column], pl.Datetime):
                 expr = expr.dt.to_string("iso")
             fields[column] = expr
-    body = pl.struct(**fields).struct.json_encode()
+    body = pl.struct([expr.alias(name) for name, expr in fields.items()]).struct.json_encode()
     evidence = pl.col("evidence").str.strip_chars()
     evidence_json = (
         pl.when(evidence.str.contains(r"^[\[{]"))
@@ -106,7 +106,8 @@ def json_document(report: Report) -> tuple[dict[str, Any], pl.Series]:
             "name": report.run_name,
             "as_of": report.as_of.isoformat() if report.as_of else None,
             "inputs": summary.get("inputs"),
-            "timings": summary.get("timings"),
+            "scope": summary.get("scope"),
+            "timings": summary.get("timings_seconds", summary.get("timings")),
         },
         "generated_at": report.generated_at.isoformat(),
         "generator": f"xueji {report.version}",

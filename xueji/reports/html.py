@@ -14,14 +14,14 @@ rows at a time stays instant, and sorting and filtering run over plain arrays.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from importlib.resources import files
-
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
@@ -112,7 +112,9 @@ def _nice_max(value: int) -> int:
     return 10 * magnitude
 
 
-def _bar_chart(rows: list[tuple[str, list[tuple[str, int, str]], str | None]], legend: list[tuple[str, str]]) -> BarChart:
+def _bar_chart(
+    rows: Sequence[tuple[str, Sequence[tuple[str, int, str]], str | None]], legend: list[tuple[str, str]]
+) -> BarChart:
     """Lay out bars: each row is (label, [(segment name, value, colour)], link)."""
     label_width, plot_width, row_height = 190, 420, 28
     top = 8
@@ -129,7 +131,9 @@ def _bar_chart(rows: list[tuple[str, list[tuple[str, int, str]], str | None]], l
                 parts.append({"x": round(x, 2), "w": round(w, 2), "colour": colour, "name": name, "value": value})
             x += w
         bars.append(Bar(label, total, y, parts, href))
-    ticks = [(round(plot_width * f, 2), f"{int(axis * f):,}") for f in (0, 0.25, 0.5, 0.75, 1.0)]
+    # Whole-number ticks: an axis of 2×10^k gets 4 intervals, 1 or 5×10^k gets 5; 1 and 2 one per unit.
+    intervals = axis if axis <= 2 else 4 if str(axis)[0] == "2" else 5
+    ticks = [(round(plot_width * k / intervals, 2), f"{axis * k // intervals:,}") for k in range(intervals + 1)]
     height = top + len(rows) * row_height + 24
     return BarChart(label_width + plot_width + 60, height, label_width, plot_width, row_height, bars, legend, ticks)
 
@@ -206,7 +210,7 @@ def heat_table(report: Report) -> dict[str, Any]:
     """The rule × county table with a shade per cell (darker = more findings)."""
     matrix = report.rule_by_county()
     counties = [c for c in matrix.columns if c not in ("rule", "title", "total")]
-    peak = max((int(matrix.get_column(c).max() or 0) for c in counties), default=0) or 1
+    peak = max((int(matrix.get_column(c).cast(pl.Int64).max() or 0) for c in counties), default=0) or 1  # type: ignore[arg-type]
     rows = []
     for rec in matrix.iter_rows(named=True):
         cells = [{"value": rec[c], "alpha": round(0.08 + 0.82 * rec[c] / peak, 3) if rec[c] else 0} for c in counties]

@@ -68,7 +68,10 @@ def list_runs(folder: Path) -> list[Path]:
     """Run folders (those holding violations.parquet) under ``folder``, oldest first."""
     if not folder.is_dir():
         return []
-    found = [p for p in folder.iterdir() if p.is_dir() and (p / VIOLATIONS_FILE).is_file()]
+    # Hidden folders are runs still being written (the runner's ``.xueji-tmp-*``).
+    found = [
+        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / VIOLATIONS_FILE).is_file()
+    ]
     return sorted(found, key=_order_key)
 
 
@@ -92,14 +95,44 @@ def resolve_run(run: str | Path | None, folder: Path) -> Path:
     raise NotFound(f"no run {str(run)!r} in {folder}/{hint}")
 
 
+def is_unfinished(run_dir: Path) -> bool:
+    """Whether ``run_dir`` is a run still being written (a hidden temporary folder)."""
+    return run_dir.name.startswith(".")
+
+
 def previous_runs(run_dir: Path) -> list[Path]:
-    """The sibling run folders older than ``run_dir``, oldest first."""
+    """The sibling run folders older than ``run_dir``, oldest first.
+
+    A run still being written (hidden folder) comes after every finished run of its
+    as-of date or earlier: that is where the runner will rename it.
+    """
     siblings = list_runs(run_dir.parent)
     resolved = run_dir.resolve()
     for i, sibling in enumerate(siblings):
         if sibling.resolve() == resolved:
             return siblings[:i]
+    if is_unfinished(run_dir):
+        as_of = summary_as_of(load_summary(run_dir), run_dir)
+        if as_of is None:
+            return siblings
+        return [s for s in siblings if (run_as_of(s) or date.min) <= as_of]
     return [s for s in siblings if _order_key(s) < _order_key(run_dir)]
+
+
+def display_name(run_dir: Path) -> str:
+    """The run's name as people see it: the folder name, or for a run still being
+    written, the ``<as-of>-<n>`` name the runner will give it (the next free number)."""
+    if not is_unfinished(run_dir):
+        return run_dir.name
+    as_of = summary_as_of(load_summary(run_dir), run_dir)
+    if as_of is None:
+        return run_dir.name
+    taken = [
+        int(m.group(2))
+        for p in run_dir.parent.iterdir()
+        if (m := _RUN_NAME.match(p.name)) and m.group(1) == as_of.isoformat()
+    ]
+    return f"{as_of.isoformat()}-{max(taken, default=0) + 1}"
 
 
 def scan_violations(run_dir: Path) -> pl.LazyFrame:

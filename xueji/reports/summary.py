@@ -31,6 +31,7 @@ from xueji.reports.masking import mask_findings
 from xueji.reports.runs import (
     SUMMARY_FILE,
     VIOLATIONS_FILE,
+    display_name,
     load_summary,
     previous_runs,
     scan_violations,
@@ -252,7 +253,7 @@ def _trend(run_dir: Path, filters: Filters, runs: int, current: pl.DataFrame) ->
         current.filter(pl.col("change") != "dismissed")
         .group_by("rule")
         .agg(pl.len().cast(pl.Int64).alias("findings"))
-        .with_columns(pl.lit(run_dir.name).alias("run"), pl.lit(_as_of_of(run_dir)).alias("as_of"))
+        .with_columns(pl.lit(display_name(run_dir)).alias("run"), pl.lit(_as_of_of(run_dir)).alias("as_of"))
     )
     frames.append(now)
     schema = {"rule": pl.String, "findings": pl.Int64, "run": pl.String, "as_of": pl.Date}
@@ -313,6 +314,7 @@ def build_report(
     filters: Filters | None = None,
     *,
     masked: bool = True,
+    findings: pl.DataFrame | None = None,
     dismissals: pl.DataFrame | None = None,
     trend_runs: int = DEFAULT_TREND_RUNS,
     now: datetime | None = None,
@@ -321,10 +323,11 @@ def build_report(
 
     ``dismissals`` (violation_id, dismissed_by, dismissed_at, dismissal_reason), when
     given, is joined onto the findings the register marks dismissed, so reports say who
-    dismissed a finding and why.
+    dismissed a finding and why. ``findings`` replaces the folder's violations.parquet
+    (full, unmasked: the caller has applied the register to it).
     """
     filters = filters or Filters()
-    lf = scan_violations(run_dir)
+    lf = scan_violations(run_dir) if findings is None else findings.lazy()
     names = lf.collect_schema().names()
     lf = lf.filter(filters.expr(names))
     if dismissals is not None and not dismissals.is_empty():
@@ -334,23 +337,23 @@ def build_report(
                 for c in ("dismissed_by", "dismissed_at", "dismissal_reason")
             ]
         )
-    findings = (mask_findings(lf) if masked else lf).collect()
+    shown = (mask_findings(lf) if masked else lf).collect()
     summary = load_summary(run_dir)
     resolved, resolved_count = _resolved(run_dir, summary, filters)
     if resolved is not None and masked:
         resolved = mask_findings(resolved).collect()
     return Report(
         run_dir=run_dir,
-        run_name=run_dir.name,
+        run_name=display_name(run_dir),
         as_of=summary_as_of(summary, run_dir),
         generated_at=now or datetime.now(UTC),
         masked=masked,
         filters=filters,
         summary=summary,
-        findings=findings,
+        findings=shown,
         resolved=resolved,
         resolved_count=resolved_count,
-        trend=_trend(run_dir, filters, trend_runs, findings),
+        trend=_trend(run_dir, filters, trend_runs, shown),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from xueji.ids import mask_id
-from xueji.rules.attendance_window import linked_window, person_window, school_windows
+from xueji.rules.attendance_window import linked_window, person_masks, school_windows, unlinked_window
 from xueji.rules.base import AuditContext, Rule, evidence, findings
 from xueji.rules.frames import records
 from xueji.rules.identity_checks import record_findings, record_label
@@ -201,8 +201,8 @@ def _unregistered(ctx: AuditContext) -> pl.LazyFrame:
     # unlinked attendance persons with one name at one school (rows with and without an
     # ID number) are the same finding.
     frame = (
-        person_window(ctx)
-        .filter(pl.col("person_id").is_null() & pl.col("attends") & pl.col("name").is_not_null())
+        unlinked_window(ctx)
+        .filter(pl.col("attends") & pl.col("name").is_not_null())
         .sort("school_code", "name", "att_person")
         .group_by("school_code", "name", maintain_order=True)
         .agg(
@@ -290,12 +290,21 @@ def _dropout(ctx: AuditContext) -> pl.LazyFrame:
     streak = int(ctx.cfg["dropout_streak_days"])
     total = int(ctx.cfg["dropout_total_days"])
     max_grade = int(ctx.cfg["dropout_max_grade"])
-    frame = (
+    flagged = (
         records(ctx)
         .filter(pl.col("is_enrolled") & pl.col("grade").is_between(1, max_grade))
         .join(linked_window(ctx), on=["person_id", "school_code"], how="inner")
         .filter((pl.col("absent_streak_max") >= streak) | (pl.col("absent_days") >= total))
-        .join(school_windows(ctx), on="school_code", how="left")
+    )
+    # The attendance persons behind each finding, listed for the few records flagged.
+    seen_as = (
+        person_masks(ctx)
+        .join(flagged.select("person_id", "school_code"), on=["person_id", "school_code"], how="semi")
+        .group_by("person_id", "school_code")
+        .agg(pl.col("att_person").sort().alias("att_persons"))
+    )
+    frame = flagged.join(seen_as, on=["person_id", "school_code"], how="left").join(
+        school_windows(ctx), on="school_code", how="left"
     )
     reason = (
         pl.when(pl.col("absent_streak_max") >= streak)
@@ -356,23 +365,24 @@ DROPOUT_RISK = Rule(
 def _status_conflict(ctx: AuditContext) -> pl.LazyFrame:
     max_days = int(ctx.cfg["suspension_max_days"])
     recs = records(ctx)
-    # The latest record of each person whose every record is known to be inactive.
+    # The latest record of each person whose every record is known to be inactive (a
+    # record whose status is unreadable might be active). Inactive records are few, so
+    # the candidates are found before anything is joined to attendance.
+    live = recs.filter(pl.col("is_active") | pl.col("status").is_null()).select("person_id").unique()
     latest_inactive = (
-        recs.group_by("person_id")
-        .agg(
-            (pl.col("status").is_not_null() & ~pl.col("is_active")).all().alias("_all_inactive"),
-            pl.col("_row")
-            .sort_by(pl.coalesce("status_date", "enrol_date"), pl.col("_row"), nulls_last=False)
-            .last()
-            .alias("_latest_row"),
-        )
-        .filter(pl.col("_all_inactive") & pl.col("person_id").is_not_null())
-        .select(pl.col("_latest_row").alias("_row"), pl.lit(True).alias("_latest_inactive"))
+        recs.filter(pl.col("status").is_not_null() & ~pl.col("is_active") & pl.col("person_id").is_not_null())
+        .join(live, on="person_id", how="anti")
+        .sort("person_id", pl.coalesce("status_date", "enrol_date"), "_row", nulls_last=False)
+        .group_by("person_id", maintain_order=True)
+        .agg(pl.col("_row").last())
+        .select("_row", pl.lit(True).alias("_latest_inactive"))
     )
-    attended = _attended_list(attending(ctx), "person_id")
+    candidates = recs.join(latest_inactive, on="_row", how="left").filter(
+        pl.col("_latest_inactive").is_not_null() | (pl.col("status") == "suspended")
+    )
+    attends = attending(ctx).join(candidates.select("person_id"), on="person_id", how="semi")
     frame = (
-        recs.join(latest_inactive, on="_row", how="left")
-        .join(attended, on="person_id", how="left")
+        candidates.join(_attended_list(attends, "person_id"), on="person_id", how="left")
         .with_columns(
             pl.col("_attended").is_not_null().alias("_attends"),
             (pl.col("status") == "suspended").fill_null(False).alias("_suspended"),

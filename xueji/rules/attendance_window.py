@@ -176,47 +176,63 @@ def mask_stats(frame: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
     return out
 
 
-def _person_window(ctx: AuditContext) -> pl.LazyFrame:
+def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
+    persons = ctx.identity.attendance_persons.lazy().select("att_person", "school_code", "person_id")
+    return att_masks(ctx).join(persons, on="att_person", how="inner")
+
+
+def person_masks(ctx: AuditContext) -> pl.LazyFrame:
+    """``att_masks`` with each attendance person's ``school_code`` and linked ``person_id``."""
+    result: pl.LazyFrame = ctx.shared("attendance.person_masks", _person_masks)
+    return result
+
+
+def _unlinked_window(ctx: AuditContext) -> pl.LazyFrame:
     persons = ctx.identity.attendance_persons.lazy().select(
-        "att_person", "school_code", "grade", "class_name", "name", "id_number", "local_id",
-        "record_row", "person_id", "method", "score",
-    )  # fmt: skip
-    return mask_stats(att_masks(ctx).join(persons, on="att_person", how="inner"), ctx)
+        "att_person", "grade", "class_name", "name", "id_number", "local_id", "method"
+    )
+    unlinked = person_masks(ctx).filter(pl.col("person_id").is_null())
+    return mask_stats(unlinked.join(persons, on="att_person", how="inner"), ctx)
 
 
-def person_window(ctx: AuditContext) -> pl.LazyFrame:
-    """One row per attendance person with rows in its school's window: who it is
-    (``att_person``, school_code, grade, class_name, name, id_number, local_id, the link
-    ``record_row`` / ``person_id`` / ``method`` / ``score``), its masks and its figures
-    (see ``mask_stats``)."""
-    result: pl.LazyFrame = ctx.shared("attendance.person_window", _person_window)
+def unlinked_window(ctx: AuditContext) -> pl.LazyFrame:
+    """One row per attendance person linked to no registry person, with rows in its
+    school's window: ``att_person``, school_code, grade, class_name, name, id_number,
+    local_id, its masks and the figures of ``mask_stats``."""
+    result: pl.LazyFrame = ctx.shared("attendance.unlinked_window", _unlinked_window)
     return result
 
 
 def _linked_window(ctx: AuditContext) -> pl.LazyFrame:
     # A registry person may be seen as several attendance persons at one school (a
     # name spelled two ways, rows with and without the ID): their days are one
-    # person's days, so the masks are combined before counting.
+    # person's days, so the masks are combined before counting. Aggregations stay
+    # cheap (a million groups at city scale); the first attendance person names the
+    # person as the school writes them.
     combined = (
-        person_window(ctx)
+        person_masks(ctx)
         .filter(pl.col("person_id").is_not_null())
         .group_by("person_id", "school_code")
         .agg(
             *(pl.col(m).bitwise_or() for m in _MASKS),
-            pl.col("att_person").sort().alias("att_persons"),
-            pl.col("grade").sort_by("att_person").first().alias("att_grade"),
-            pl.col("class_name").sort_by("att_person").first().alias("att_class_name"),
-            pl.col("name").sort_by("att_person").first().alias("att_name"),
-            pl.col("method").sort_by("att_person").first().alias("att_method"),
+            pl.col("att_person").min().alias("att_person"),
+            pl.len().cast(pl.Int64).alias("att_person_count"),
         )
     )
-    return mask_stats(combined, ctx)
+    seen_as = ctx.identity.attendance_persons.lazy().select(
+        "att_person",
+        pl.col("grade").alias("att_grade"),
+        pl.col("class_name").alias("att_class_name"),
+        pl.col("name").alias("att_name"),
+        pl.col("method").alias("att_method"),
+    )
+    return mask_stats(combined.join(seen_as, on="att_person", how="left"), ctx)
 
 
 def linked_window(ctx: AuditContext) -> pl.LazyFrame:
     """One row per (registry ``person_id``, ``school_code``) with linked rows in that
-    school's window: the combined masks and figures of ``mask_stats``, the attendance
-    persons (``att_persons``) and how the school writes the person (``att_grade``,
-    ``att_class_name``, ``att_name``, ``att_method``)."""
+    school's window: the combined masks and figures of ``mask_stats``, the first of its
+    attendance persons (``att_person``, ``att_person_count`` of them) and how the school
+    writes the person (``att_grade``, ``att_class_name``, ``att_name``, ``att_method``)."""
     result: pl.LazyFrame = ctx.shared("attendance.linked_window", _linked_window)
     return result

@@ -97,8 +97,22 @@ def _out_of_school(ctx: AuditContext) -> pl.LazyFrame:
     # A person with an active record is in school; a record whose status is unreadable
     # might be active, so its person is not reported either.
     in_school = recs.filter(pl.col("is_active") | pl.col("status").is_null()).select("person_id").unique()
+    links = ctx.identity.residence_links.lazy().select("_row", "person_id", "method")
+    out_of_school = (
+        ctx.tables["residence"]
+        .filter(pl.col("id_number").is_not_null() & pl.col("birth_date").is_not_null())
+        .with_columns(full_years(pl.col("birth_date"), cutoff).alias("_age"))
+        .filter(pl.col("_age").is_between(youngest, oldest))
+        .join(links, on="_row", how="left")
+        .join(in_school, on="person_id", how="anti")
+        # One finding per ID number (its subject), from its first residence row.
+        .sort("id_number", "_row")
+        .unique(subset="id_number", keep="first", maintain_order=True)
+    )
+    # The inactive records of the (few) children found, for the evidence.
     former = (
-        recs.sort("person_id", "_row")
+        recs.join(out_of_school.select("person_id"), on="person_id", how="semi")
+        .sort("person_id", "_row")
         .group_by("person_id", maintain_order=True)
         .agg(
             pl.struct(
@@ -115,19 +129,8 @@ def _out_of_school(ctx: AuditContext) -> pl.LazyFrame:
             .alias("_statuses"),
         )
     )
-    links = ctx.identity.residence_links.lazy().select("_row", "person_id", "method")
-    frame = (
-        ctx.tables["residence"]
-        .filter(pl.col("id_number").is_not_null() & pl.col("birth_date").is_not_null())
-        .with_columns(full_years(pl.col("birth_date"), cutoff).alias("_age"))
-        .filter(pl.col("_age").is_between(youngest, oldest))
-        .join(links, on="_row", how="left")
-        .join(in_school, on="person_id", how="anti")
-        # One finding per ID number (its subject), from its first residence row.
-        .sort("id_number", "_row")
-        .unique(subset="id_number", keep="first", maintain_order=True)
-        .join(former, on="person_id", how="left")
-        .with_columns(pl.coalesce("residence_area_code", "hukou_area_code").alias("_lives"))
+    frame = out_of_school.join(former, on="person_id", how="left").with_columns(
+        pl.coalesce("residence_area_code", "hukou_area_code").alias("_lives")
     )
     former_text = pl.when(pl.col("_statuses").is_not_null()).then(
         pl.concat_str(pl.lit("（已有学籍的状态为"), pl.col("_statuses"), pl.lit("）"))

@@ -128,3 +128,15 @@ def j_check_ok(student_no: pl.Expr) -> pl.Expr:
         [body.str.slice(i, 1).cast(pl.Int64, strict=False) * int(w) for i, w in enumerate(WEIGHTS)]
     )
     return (pl.lit(CHECK_CHARS).str.slice(total % 11, 1) == student_no.str.slice(18, 1)).fill_null(False)
+
+
+def valid_numeric(body: np.ndarray, check: np.ndarray, shape_bad: np.ndarray) -> np.ndarray:
+    """GB 11643 validity of numbers held as (17-digit body, check index): a known
+    province, a real birth date, the right check character, all 18 characters written."""
+    province = np.isin(body // 10**15, np.array(sorted(int(p) for p in PROVINCES)))
+    ymd = (body // 1000) % 10**8
+    y, m, d = ymd // 10000, (ymd // 100) % 100, ymd % 100
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    month_len = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)] + ((m == 2) & leap)
+    real = (m >= 1) & (m <= 12) & (d >= 1) & (d <= month_len) & (y >= 1900)
+    return (body > 0) & province & real & (check_index(body) == check) & ~shape_bad

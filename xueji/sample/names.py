@@ -96,9 +96,15 @@ def _zipf(n: int, s: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
+def to_traditional() -> opencc.OpenCC:
+    """The simplified→traditional converter (loading its dictionaries takes a moment)."""
+    return opencc.OpenCC("s2t")
+
+
+@lru_cache(maxsize=1)
 def name_book() -> NameBook:
     """Build the pools once: pypinyin and OpenCC run over a few hundred characters."""
-    to_trad = opencc.OpenCC("s2t")
+    to_trad = to_traditional()
     syllables: dict[str, int] = {}
 
     def syl(text: str) -> int:
@@ -213,7 +219,7 @@ def given_key(names: NameArrays, book: NameBook) -> np.ndarray:
 
 def _lookup(values: tuple[str, ...], idx: np.ndarray) -> pl.Series:
     table = pl.Series(list(values) + [""])
-    safe = np.where(idx >= 0, idx, len(values))
+    safe = np.where((idx >= 0) & (idx < len(values)), idx, len(values))
     return table.gather(pl.Series(safe.astype(np.int64)))
 
 
@@ -229,7 +235,7 @@ def render(
     g1 = _lookup(book_chars, names.g1)
     g2 = _lookup(book_chars, names.g2)
     if traditional is not None and traditional.any():
-        to_trad = opencc.OpenCC("s2t")
+        to_trad = to_traditional()
         sur_t = _lookup(tuple(to_trad.convert(s) for s in book.surnames), names.surname)
         g1_t = _lookup(book.char_traditional, names.g1)
         g2_t = _lookup(book.char_traditional, names.g2)
@@ -246,7 +252,7 @@ def render(
 
 def has_traditional(names: NameArrays, book: NameBook) -> np.ndarray:
     """Whether writing the name traditionally changes at least one character."""
-    to_trad = opencc.OpenCC("s2t")
+    to_trad = to_traditional()
     sur_changes = np.array([to_trad.convert(s) != s for s in book.surnames])
     char_changes = np.array([t != c for t, c in zip(book.char_traditional, book.chars, strict=True)] + [False])
     return (names.minority < 0) & (

@@ -17,11 +17,16 @@ from xueji.sample.world import World
 
 
 def ymd(days: np.ndarray) -> np.ndarray:
-    """Day numbers as yyyymmdd integers."""
-    dt = days.astype("datetime64[D]")
-    y = dt.astype("datetime64[Y]").astype(np.int64) + 1970
-    m = dt.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    d = (dt - dt.astype("datetime64[M]")).astype(np.int64) + 1
+    """Day numbers as yyyymmdd integers (civil-from-days arithmetic, no datetime objects)."""
+    z = np.asarray(days, dtype=np.int64) + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    y = yoe + era * 400 + (m <= 2)
     return y * 10000 + m * 100 + d
 
 
@@ -101,7 +106,7 @@ def _village_draw(rng: np.random.Generator, pools: list[np.ndarray], owner: np.n
     return flat[offsets[owner] + pick]
 
 
-def _id_area(w: World, hukou: np.ndarray, birth_day: np.ndarray, born_elsewhere: np.ndarray) -> np.ndarray:
+def id_area_for(w: World, hukou: np.ndarray, birth_day: np.ndarray, born_elsewhere: np.ndarray) -> np.ndarray:
     """Area part of the ID: the county where the birth was registered, with the code in
     force then (宁乡县 430124 before 2017, 望城县 430122 before 2011)."""
     rng = w.rng
@@ -153,8 +158,6 @@ def add_pupils(w: World) -> None:
     hukou = np.where(rng.random(n) < 0.75, home, hukou_city)
     hukou = np.where(migrant, elsewhere_villages(n, rng), hukou)
     permit = migrant & (rng.random(n) < 0.75)
-    is_migrant_flag = migrant & ~(permit & (rng.random(n) < 0.08))
-    w.note("migrant_with_permit_not_flagged_as_migrant", int((migrant & ~is_migrant_flag).sum()))
 
     # documents: most have a resident ID (G number); entrants without one get an L
     # number, a few pupils with no usable ID a J number
@@ -164,6 +167,10 @@ def add_pupils(w: World) -> None:
     resident = kind == "G"
     in_res = np.where(migrant, permit, rng.random(n) < 0.96) & resident
     res_filled = (home != hukou) | (rng.random(n) < 0.5)
+    # a clerk may leave 是否随迁子女 unticked for a family with a residence permit: the
+    # permit (in the residence data) still keeps the pupil out of CROSS_CITY
+    is_migrant_flag = migrant & ~(permit & in_res & (rng.random(n) < 0.08))
+    w.note("migrant_with_permit_not_flagged_as_migrant", int((migrant & ~is_migrant_flag).sum()))
 
     names = draw_names(rng, male, w.book)
     pid = w.people.append(
@@ -174,7 +181,7 @@ def add_pupils(w: World) -> None:
         g2=names.g2,
         minority=names.minority,
         resident=resident,
-        id_area=_id_area(w, hukou, birth, rng.random(n) < 0.1),
+        id_area=id_area_for(w, hukou, birth, rng.random(n) < 0.1),
         hukou=hukou,
         home=home,
         migrant=migrant,
@@ -189,7 +196,11 @@ def add_pupils(w: World) -> None:
     status_day = np.where(suspended, w.as_of_day - rng.integers(20, 300, size=n), NO_DATE)
 
     hukou_w = _code_text(hukou, rng.choice([12, 6, 0], size=n, p=[0.7, 0.15, 0.15]))
-    res_w = _code_text(home, rng.choice([12, 9, 0], size=n, p=[0.8, 0.1, 0.1]))
+    # a township-level (9-digit) address only for pupils not entering this year: an
+    # entrant's address must be comparable with village-level catchments
+    digits = rng.choice([12, 9, 0], size=n, p=[0.8, 0.1, 0.1])
+    digits[entrant & (digits == 9)] = 12
+    res_w = _code_text(home, digits)
     hukou_w[kind == "J"] = None
     placement = np.full(n, "none", dtype=object)
     u = rng.random(n)
@@ -283,13 +294,14 @@ def add_inactive(w: World) -> None:
             g2=names.g2,
             minority=names.minority,
             resident=np.ones(k, dtype=bool),
-            id_area=_id_area(w, home, birth, np.zeros(k, dtype=bool)),
+            id_area=id_area_for(w, home, birth, np.zeros(k, dtype=bool)),
             hukou=home,
             home=home,
             # a child who dropped out still lives here: the residence data has them
             in_residence=np.full(k, status == "dropped"),
             res_code_filled=rng.random(k) < 0.5,
             role=np.full(k, "student", dtype=object),
+            tag=np.full(k, f"inactive_{status}", dtype=object),
         )
         status_day = w.as_of_day - rng.integers(30, 500, size=k)
         w.records.append(
@@ -305,6 +317,7 @@ def add_inactive(w: World) -> None:
             hukou_w=_code_text(home, np.full(k, 12)),
             res_w=_code_text(home, np.full(k, 12)),
             rows=np.full(k, "none", dtype=object),
+            tag=np.full(k, f"inactive_{status}", dtype=object),
         )
         w.note(f"inactive_{status}", k)
     _graduated(w)
@@ -362,7 +375,7 @@ def add_residents(w: World) -> None:
     ]
     for role, k, lo, hi, tag in groups:
         birth = lo + (rng.random(k) * (hi - lo)).astype(np.int64)
-        _resident_children(w, role, birth, tag)
+        add_resident_children(w, role, birth, tag)
     edges = [
         (day(date(sy - 6, 8, 31)), "out_of_school_edge_age_6"),
         (day(date(sy - 16, 9, 1)), "out_of_school_edge_age_15"),
@@ -370,11 +383,11 @@ def add_residents(w: World) -> None:
         (day(date(sy - 16, 8, 31)), None),  # sixteen on the cut-off day: not of compulsory age
     ]
     for birth_day, tag in edges:
-        _resident_children(w, "out_of_school" if tag else "edge_not_compulsory", np.array([birth_day]), tag)
+        add_resident_children(w, "out_of_school" if tag else "edge_not_compulsory", np.array([birth_day]), tag)
     w.note("residents_not_of_compulsory_age", int(0.05 * n) + int(0.005 * n) + 2)
 
 
-def _resident_children(w: World, role: str, birth: np.ndarray, tag: str | None) -> np.ndarray:
+def add_resident_children(w: World, role: str, birth: np.ndarray, tag: str | None) -> np.ndarray:
     rng = w.rng
     k = birth.shape[0]
     male = rng.random(k) < 0.52
@@ -391,7 +404,7 @@ def _resident_children(w: World, role: str, birth: np.ndarray, tag: str | None) 
         g2=names.g2,
         minority=names.minority,
         resident=np.ones(k, dtype=bool),
-        id_area=_id_area(w, hukou, birth, np.zeros(k, dtype=bool)),
+        id_area=id_area_for(w, hukou, birth, np.zeros(k, dtype=bool)),
         hukou=hukou,
         home=home,
         migrant=migrant,

@@ -64,6 +64,7 @@ def _plan_county(county: str, n: int, rng: np.random.Generator) -> list[_School]
     """Schools of one county sized so the bands hold about ``n`` pupils in all."""
     avg = {"primary": 40.0, "secondary": 45.0}
     band = {"P": 0.52 * n, "J": 0.26 * n, "S": 0.22 * n}
+    initial = dict(band)
     schools: list[_School] = []
 
     def take(level: str, ownership: str, lo: int, hi: int, bands: str) -> None:
@@ -74,7 +75,9 @@ def _plan_county(county: str, n: int, rng: np.random.Generator) -> list[_School]
             "S": 3 * avg["secondary"] if gmax >= 10 else 0.0,
         }
         need = min(band[b] / per_class[b] for b in bands if per_class[b] > 0)
-        k = int(min(rng.integers(lo, hi + 1), max(1, round(need))))
+        # at least two schools per band: pupils need somewhere to transfer to
+        cap = min(initial[b] / per_class[b] / 2 for b in bands if per_class[b] > 0)
+        k = int(min(rng.integers(lo, hi + 1), max(1, round(need)), max(1, int(cap))))
         schools.append(_School(county, level, ownership, k))
         for b in "PJS":
             band[b] -= k * per_class[b]
@@ -136,6 +139,10 @@ class SchoolWorld:
 def build_schools(students: int, county: str | None, rng: np.random.Generator) -> SchoolWorld:
     """Plan every county's schools and classes, name them, give them catchments."""
     counties = [c for c in COUNTIES if county is None or c[0] == county]
+    if county is None:
+        # a small city sample keeps its largest counties only, each a few thousand pupils
+        keep = max(1, min(len(counties), students // 3_000))
+        counties = sorted(sorted(counties, key=lambda c: -c[2])[:keep])
     total_share = sum(c[2] for c in counties)
     plans: list[_School] = []
     for code, _, share, _ in counties:

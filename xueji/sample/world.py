@@ -41,6 +41,8 @@ PEOPLE_DEFAULTS: dict[str, object] = {
     "role": "student",
     "tag": None,
     "res_name": "same",  # how residence data writes the name: same/trad/homophone/renamed
+    "res_g1": np.array([-2], dtype=np.int64),  # renamed in the register: its given name
+    "res_g2": np.array([-2], dtype=np.int64),
     "res_gender_flip": FALSE,
     "res_birth_shift": np.array([0], dtype=np.int32),
     "res_code_filled": FALSE,
