@@ -37,7 +37,12 @@ C = "4301050001"  # primary (county 430105)
 SCHOOLS = pl.DataFrame(
     {
         "school_code": [A, B, J, C],
-        "school_name": ["长沙市岳麓区第一小学", "长沙市岳麓区第二小学", "长沙市岳麓区第一中学", "长沙市开福区第一小学"],
+        "school_name": [
+            "长沙市岳麓区第一小学",
+            "长沙市岳麓区第二小学",
+            "长沙市岳麓区第一中学",
+            "长沙市开福区第一小学",
+        ],
         "county_code": ["430104", "430104", "430104", "430105"],
         "level": ["primary", "primary", "junior", "primary"],
         "ownership": ["public"] * 4,
@@ -46,7 +51,9 @@ SCHOOLS = pl.DataFrame(
 )
 
 
-def _student(no: str, school: str, grade: int, status: str = "enrolled", name: str = "学生") -> dict[str, Any]:
+def _student(
+    no: str, school: str, grade: int, status: str = "enrolled", name: str = "学生"
+) -> dict[str, Any]:
     return {
         "student_no": f"G{no}",
         "id_number": no,
@@ -93,6 +100,44 @@ RESIDENCE = pl.DataFrame(
         "hukou_moved_in_date": [date(2026, 8, 1), None],
     }
 )
+
+NATIONAL_DAY = [date(2026, 10, d) for d in range(1, 9)]
+AS_OF = date(2026, 11, 20)  # a Friday
+
+
+def seed_rows(rows: list[tuple[str, str, str, str, date, date]]) -> pl.DataFrame:
+    """Rows for ``seed_transfers``: (student, from, to, state reached, submitted_on, state_entered_on)."""
+    return pl.DataFrame(
+        [
+            {
+                "student_no": s,
+                "from_school_code": f,
+                "to_school_code": t,
+                "to_class": "2班",
+                "reason": "home_move",
+                "state": state,
+                "submitted_on": sub,
+                "state_entered_on": entered,
+            }
+            for s, f, t, state, sub, entered in rows
+        ]
+    )
+
+
+# Four seeded transfers, as the sample generator writes them (as of 2026-11-20).
+SEEDS = seed_rows(
+    [
+        # waits 11 working days (Nov 6, 9–13, 16–20): overdue
+        (S_CROSS, A, C, "receiving_school_approved", date(2026, 10, 20), date(2026, 11, 5)),
+        # waits exactly 10 working days: not yet overdue
+        (S_SAME, A, B, "submitted", date(2026, 11, 6), date(2026, 11, 6)),
+        # waits since before National Day: overdue; one county, so completion is next
+        (POOL[0], A, B, "sending_school_confirmed", date(2026, 9, 21), date(2026, 9, 28)),
+        # completed: never overdue, listed as completed
+        (S_BACK, C, A, "completed", date(2026, 8, 20), date(2026, 9, 1)),
+    ]
+)
+
 
 # name → (role, org)
 USERS: dict[str, tuple[str, str | None]] = {
@@ -165,7 +210,16 @@ class World:
 
     def apply(self, user: str, student: str, to_school: str, *extra: str) -> int:
         """Submit through the CLI; returns the new transfer's id."""
-        args = ["--student", student, "--to-school", to_school, "--class", "2班", "--reason", "home_move"]
+        args = [
+            "--student",
+            student,
+            "--to-school",
+            to_school,
+            "--class",
+            "2班",
+            "--reason",
+            "home_move",
+        ]
         result = self.cli(user, "transfer", "apply", *args, *extra)
         assert result.exit_code == 0, result.output
         return int(result.stdout.strip().splitlines()[-1])
@@ -202,7 +256,9 @@ def world(sqlite_template: Template, tmp_path: Path) -> Iterator[World]:
     source = Path(sqlite_template.url.removeprefix("sqlite:///"))
     target = tmp_path / "xueji.db"
     shutil.copyfile(source, target)
-    w = World(f"sqlite:///{target}", sqlite_template.tokens, sqlite_template.users, tmp_path / "home")
+    w = World(
+        f"sqlite:///{target}", sqlite_template.tokens, sqlite_template.users, tmp_path / "home"
+    )
     yield w
     w.close()
 

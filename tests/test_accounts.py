@@ -14,7 +14,9 @@ from conftest_workflow import World
 from xueji.cli import main
 
 
-def run(tmp_path: Path, *args: str, token: str | None = None, db: str | None = None) -> tuple[int, str, str]:
+def run(
+    tmp_path: Path, *args: str, token: str | None = None, db: str | None = None
+) -> tuple[int, str, str]:
     env = {
         "XUEJI_DB": db or f"sqlite:///{tmp_path / 'x.db'}",
         "XUEJI_TOKEN": token,
@@ -34,7 +36,9 @@ def test_db_init_creates_the_first_admin_once(tmp_path: Path) -> None:
     token = lines[-1]
     assert token.startswith("xj_") and " " not in token
     # The token works, and only its hash is stored.
-    assert run(tmp_path, "whoami", token=token)[1].startswith("admin (admin) (token from XUEJI_TOKEN")
+    assert run(tmp_path, "whoami", token=token)[1].startswith(
+        "admin (admin) (token from XUEJI_TOKEN"
+    )
     raw = (tmp_path / "x.db").read_bytes()
     assert token.split("_", 2)[2].encode() not in raw
     assert b"$argon2id$" in raw
@@ -50,10 +54,15 @@ def test_database_file_is_private(tmp_path: Path) -> None:
 
 
 def test_user_add_prints_the_token_alone_on_the_last_line(world: World) -> None:
-    result = world.cli("admin", "user", "add", "zhou", "--role", "school_registrar", "--org", "4301040002")
+    result = world.cli(
+        "admin", "user", "add", "zhou", "--role", "school_registrar", "--org", "4301040002"
+    )
     assert result.exit_code == 0, result.output
     first, token = result.stdout.splitlines()
-    assert first == "Added zhou (school_registrar, 4301040002). The token is shown only now; hand it over safely:"
+    assert (
+        first
+        == "Added zhou (school_registrar, 4301040002). The token is shown only now; hand it over safely:"
+    )
     world.tokens = {**world.tokens, "zhou": token}
     assert json.loads(world.cli("zhou", "whoami", "--json").stdout) == {
         "name": "zhou",
@@ -108,12 +117,16 @@ def test_login_keeps_the_token_in_a_private_file(world: World) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text().strip() == world.tokens["reg_b1"]
     # Without XUEJI_TOKEN the file is used; XUEJI_TOKEN wins when both are there.
-    assert world.cli(None, "whoami").stdout.startswith(f"reg_b1 (school_registrar, 4301040002) (token from {path}")
+    assert world.cli(None, "whoami").stdout.startswith(
+        f"reg_b1 (school_registrar, 4301040002) (token from {path}"
+    )
     assert world.cli("insp", "whoami").stdout.startswith("insp (inspector) (token from XUEJI_TOKEN")
 
 
 def test_login_prompts_for_the_token_without_echo(world: World) -> None:
-    result = world.runner.invoke(main, ["login"], env=world.env(None), input=world.tokens["insp"] + "\n")
+    result = world.runner.invoke(
+        main, ["login"], env=world.env(None), input=world.tokens["insp"] + "\n"
+    )
     assert result.exit_code == 0
     assert world.tokens["insp"] not in result.output
 
@@ -126,9 +139,14 @@ def test_login_refuses_a_wrong_token_and_keeps_no_file(world: World) -> None:
 
 def test_a_token_of_another_database_is_invalid(world: World, tmp_path: Path) -> None:
     code, out, _ = run(tmp_path, "db", "init", db=f"sqlite:///{tmp_path / 'other.db'}")
-    result = world.runner.invoke(main, ["whoami"], env={**world.env(None), "XUEJI_TOKEN": out.splitlines()[-1]})
+    result = world.runner.invoke(
+        main, ["whoami"], env={**world.env(None), "XUEJI_TOKEN": out.splitlines()[-1]}
+    )
     assert result.exit_code == 4
-    assert result.stderr == "Error: invalid token: no user holds it in this database (check --db, or ask your admin)\n"
+    assert (
+        result.stderr
+        == "Error: invalid token: no user holds it in this database (check --db, or ask your admin)\n"
+    )
 
 
 @pytest.mark.parametrize("token", ["garbage", "xj_only-two", ""])

@@ -76,7 +76,11 @@ def test_init_is_idempotent_and_downgrade_is_honest(tmp_path: Path) -> None:
     command.downgrade(cfg, "base")
     assert current_revisions(engine) == ()
     with engine.connect() as conn:
-        tables = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars().all()
+        tables = (
+            conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .scalars()
+            .all()
+        )
     assert set(tables) <= {"alembic_version"}
     init_db(engine)
     assert current_revisions(engine) == heads
@@ -85,4 +89,11 @@ def test_init_is_idempotent_and_downgrade_is_honest(tmp_path: Path) -> None:
 
 def test_every_model_module_shares_one_metadata() -> None:
     tables = set(metadata().tables)
-    assert {"schools", "students", "users", "transfers", "transfer_events", "event_chain_head"} <= tables
+    assert {
+        "schools",
+        "students",
+        "users",
+        "transfers",
+        "transfer_events",
+        "event_chain_head",
+    } <= tables

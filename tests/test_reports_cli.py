@@ -171,3 +171,14 @@ def test_finding_list_shows_masked_findings(runs: Path) -> None:
         assert id_number not in result.output
     result = xueji("finding", "list", "--runs", runs, "--json", "--limit", "0")
     assert [r["violation_id"] for r in json.loads(result.stdout)][:2] == ["v00000008", "v00000004"]  # by school
+
+
+def test_show_ids_is_refused_where_it_cannot_be_recorded(runs: Path, tmp_path: Path, db: tuple[str, dict[str, str]]) -> None:
+    url, tokens = db
+    with create_engine(url).begin() as conn:
+        conn.execute(text("DROP TABLE unmasked_exports"))
+    out = tmp_path / "full.csv"
+    result = xueji("report", "--runs", runs, "-f", "csv", "--show-ids", "-o", out, token=tokens["inspector"], db=url)
+    assert result.exit_code == 2
+    assert "cannot record unmasked exports yet: run `xueji db init` to upgrade it" in result.output
+    assert not out.exists()

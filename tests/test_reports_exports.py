@@ -94,14 +94,17 @@ def test_masking_covers_passports_in_evidence_and_numbers_in_text() -> None:
             "id_number": ["E12345678", "11010519491231002X"],
             "student_no": ["L430104201301010001", "G11010519491231002X"],
             "detail": ["护照 E12345678", "身份证号 11010519491231002X 与 440524188001010014 重复"],
-            "evidence": ['{"id_number":"E12345678"}', '{"rows":[{"id_number":"440524188001010014"}]}'],
+            "evidence": ['{"id_number":"E12345678"}', '{"rows":[{"id_number":"440524188001010014"}],"levels":{"id_number":"typo"}}'],
         }
     )
     out = mask_findings(frame).collect()
     assert out.get_column("id_number").to_list() == ["*****5678", "110105********002X"]
     assert out.get_column("student_no").to_list() == ["L430104********0001", "G110105********002X"]
     assert out.item(1, "detail") == "身份证号 110105********002X 与 440524********0014 重复"
-    assert out.get_column("evidence").to_list() == ['{"id_number":"****5678"}', '{"rows":[{"id_number":"440524********0014"}]}']
+    assert out.get_column("evidence").to_list() == [
+        '{"id_number":"****5678"}',
+        '{"rows":[{"id_number":"440524********0014"}],"levels":{"id_number":"typo"}}',
+    ]
 
 
 def test_resolved_comes_from_the_runners_summary_when_it_has_one(tmp_path: Path) -> None:

@@ -88,7 +88,10 @@ def test_show_ids_writes_full_numbers_and_says_so(run: Path, tmp_path: Path) -> 
     assert ("身份证件号", "未脱敏：仅限授权人员，本次导出已登记") in [r[:2] for r in summary]
 
 
-def test_over_long_rule_continues_on_further_sheets(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stream", [False, True], ids=["in-memory", "streamed"])
+def test_over_long_rule_continues_on_further_sheets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stream: bool) -> None:
+    # Large runs stream rows to disk (constant memory); both ways give the same workbook.
+    monkeypatch.setattr("xueji.reports.xlsx.STREAM_ABOVE", 0 if stream else 10**9)
     run = write_run(tmp_path / "runs", "2026-11-20-1", findings(23, rules=(("ID_INVALID", "medium"),)))
     book = open_book(write_xlsx(build_report(run), tmp_path / "r.xlsx", max_rows=10))
     assert book.sheetnames == ["汇总", "身份证号无效", "身份证号无效 (2)", "身份证号无效 (3)"]

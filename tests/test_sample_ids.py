@@ -58,7 +58,9 @@ def test_reference_accepts_the_standards_examples() -> None:
     ),
     st.integers(0, 2**32 - 1),
 )
-def test_generated_ids_are_valid_and_carry_birth_date_and_gender(people: list[tuple[str, date, bool]], seed: int) -> None:
+def test_generated_ids_are_valid_and_carry_birth_date_and_gender(
+    people: list[tuple[str, date, bool]], seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     area = np.array([int(a) for a, _, _ in people])
     ymd = np.array([int(d.strftime("%Y%m%d")) for _, d, _ in people])
@@ -103,9 +105,19 @@ def test_numeric_validity_agrees_with_the_reference(number: str) -> None:
 def test_every_id_in_a_generated_city_is_valid_unless_planted_invalid(seed: int) -> None:
     s = generate(SampleConfig(students=1_000, days=20, seed=seed))
     truth = s.truth
-    invalid = set(truth.filter(pl.col("rule") == "ID_INVALID").select("student_no", "school_code").iter_rows())
-    no_mismatch = set(truth.filter(pl.col("rule") == "STUDENT_NO_MISMATCH").select("student_no", "school_code").iter_rows())
-    id_mismatch = set(truth.filter(pl.col("rule") == "ID_MISMATCH").select("student_no", "school_code").iter_rows())
+    invalid = set(
+        truth.filter(pl.col("rule") == "ID_INVALID").select("student_no", "school_code").iter_rows()
+    )
+    no_mismatch = set(
+        truth.filter(pl.col("rule") == "STUDENT_NO_MISMATCH")
+        .select("student_no", "school_code")
+        .iter_rows()
+    )
+    id_mismatch = set(
+        truth.filter(pl.col("rule") == "ID_MISMATCH")
+        .select("student_no", "school_code")
+        .iter_rows()
+    )
     planted_invalid_ids = set()
     for row in s.registry.iter_rows(named=True):
         key = (row["student_no"], row["school_code"])
@@ -126,7 +138,9 @@ def test_every_id_in_a_generated_city_is_valid_unless_planted_invalid(seed: int)
             assert sn[7:15] == row["birth_date"].strftime("%Y%m%d")
     for number in s.residence["id_number"].to_list():
         assert reference_valid(number), number
-    shown = s.attendance.people.filter(pl.col("id_number").str.contains(r"^\d{17}[\dX]$"))["id_number"].to_list()
+    shown = s.attendance.people.filter(pl.col("id_number").str.contains(r"^\d{17}[\dX]$"))[
+        "id_number"
+    ].to_list()
     for number in shown:
         assert reference_valid(number) or number in planted_invalid_ids, number
     assert s.registry["id_number"].drop_nulls().n_unique() > 0.95 * s.registry.height

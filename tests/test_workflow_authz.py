@@ -39,8 +39,28 @@ CHAINS = {
 # the receiving school, the sending school, an unrelated school, both bureaus, an
 # unrelated bureau, an inspector and an admin.
 ACTORS = {
-    "cross-county": ["reg_c1", "reg_c2", "reg_a1", "reg_b1", "off_105a", "off_104a", "off_111", "insp", "admin"],
-    "same-county": ["reg_b1", "reg_b2", "reg_a1", "reg_c1", "off_104a", "off_105a", "off_111", "insp", "admin"],
+    "cross-county": [
+        "reg_c1",
+        "reg_c2",
+        "reg_a1",
+        "reg_b1",
+        "off_105a",
+        "off_104a",
+        "off_111",
+        "insp",
+        "admin",
+    ],
+    "same-county": [
+        "reg_b1",
+        "reg_b2",
+        "reg_a1",
+        "reg_c1",
+        "off_104a",
+        "off_105a",
+        "off_111",
+        "insp",
+        "admin",
+    ],
 }
 CASES = [(chain, done) for chain, spec in CHAINS.items() for done in range(len(spec["steps"]))]
 
@@ -175,7 +195,9 @@ def test_submission_is_for_the_receiving_school(world: World) -> None:
 def test_missing_and_invalid_credentials_exit_4(world: World) -> None:
     result = world.cli(None, "transfer", "list")
     assert result.exit_code == 4
-    assert result.stderr == "Error: no credentials: set XUEJI_TOKEN or run `xueji login --token T`\n"
+    assert (
+        result.stderr == "Error: no credentials: set XUEJI_TOKEN or run `xueji login --token T`\n"
+    )
     world.tokens = {**world.tokens, "forged": "xj_000000000000_secret"}
     result = world.cli("forged", "transfer", "approve", "1")
     assert result.exit_code == 4

@@ -48,7 +48,11 @@ def workers(n: int) -> Iterator[list[subprocess.Popen[str]]]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+            [sys.executable, "-c", WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for _ in range(n)
     ]
@@ -98,7 +102,9 @@ def test_two_processes_approving_the_same_step(any_world: World) -> None:
             assert codes == [0, 3], results
             loser = next(r for r in results if r["code"] == 3)
             winner = users[[r["code"] for r in results].index(0)]
-            assert loser["err"].startswith(f"transfer {tid} already approved by {winner} at "), loser
+            assert loser["err"].startswith(f"transfer {tid} already approved by {winner} at "), (
+                loser
+            )
             assert state(w, tid) == (reached, version + 1)
     check = verify_log(w.engine)
     assert check.ok, check.problem
@@ -125,7 +131,9 @@ def snapshot(w: World) -> list[list[Any]]:
         w.sql("SELECT id, state, version, next_party FROM transfers ORDER BY id"),
         w.sql("SELECT id, hash FROM transfer_events ORDER BY id"),
         w.sql("SELECT last_event_id, last_hash FROM event_chain_head"),
-        w.sql("SELECT student_no, school_code, class_name, status FROM students ORDER BY student_no, school_code"),
+        w.sql(
+            "SELECT student_no, school_code, class_name, status FROM students ORDER BY student_no, school_code"
+        ),
     ]
 
 
@@ -138,7 +146,10 @@ def test_completion_whose_last_write_fails_changes_nothing(any_world: World) -> 
     before = snapshot(w)
     # The completing step writes the student's record, the transfer, the event, and
     # last the chain head: fail that last write.
-    with failing(w.engine, "UPDATE EVENT_CHAIN_HEAD"), pytest.raises(RuntimeError, match="injected"):
+    with (
+        failing(w.engine, "UPDATE EVENT_CHAIN_HEAD"),
+        pytest.raises(RuntimeError, match="injected"),
+    ):
         approve(w.engine, w.users["reg_b1"], t.id)
     assert snapshot(w) == before
     assert verify_log(w.engine).ok
@@ -150,10 +161,16 @@ def test_completion_whose_last_write_fails_changes_nothing(any_world: World) -> 
 def test_submission_whose_last_write_fails_changes_nothing(any_world: World) -> None:
     w = any_world
     before = snapshot(w)
-    with failing(w.engine, "UPDATE EVENT_CHAIN_HEAD"), pytest.raises(RuntimeError, match="injected"):
+    with (
+        failing(w.engine, "UPDATE EVENT_CHAIN_HEAD"),
+        pytest.raises(RuntimeError, match="injected"),
+    ):
         submit(w.engine, w.users["reg_b1"], Application(S_SAME, B, "2班", "home_move"))
     assert snapshot(w) == before
-    assert submit(w.engine, w.users["reg_b1"], Application(S_SAME, B, "2班", "home_move")).id is not None
+    assert (
+        submit(w.engine, w.users["reg_b1"], Application(S_SAME, B, "2班", "home_move")).id
+        is not None
+    )
 
 
 @pytest.mark.postgres
@@ -174,14 +191,20 @@ def test_a_stale_write_is_refused_with_what_happened(pg_world: World) -> None:
 
     event.listen(w.engine, "before_cursor_execute", competitor)
     try:
-        with pytest.raises(WorkflowRefused, match=f"^transfer {t.id} already approved by off_105b at "):
+        with pytest.raises(
+            WorkflowRefused, match=f"^transfer {t.id} already approved by off_105b at "
+        ):
             approve(w.engine, w.users["off_105a"], t.id)
     finally:
         event.remove(w.engine, "before_cursor_execute", competitor)
         other.dispose()
     assert fired
     assert state(w, t.id) == ("receiving_bureau_approved", 3)
-    assert [r[0] for r in w.sql("SELECT actor FROM transfer_events ORDER BY id")] == ["reg_c1", "reg_c2", "off_105b"]
+    assert [r[0] for r in w.sql("SELECT actor FROM transfer_events ORDER BY id")] == [
+        "reg_c1",
+        "reg_c2",
+        "off_105b",
+    ]
     assert verify_log(w.engine).ok
 
 

@@ -70,7 +70,17 @@ GUARDS = [
 def test_guard_refuses_with_its_message(
     world: World, user: str, student: str, school: str, extra: list[str], message: str
 ) -> None:
-    args = ["--student", student, "--to-school", school, "--class", "2班", "--reason", "home_move", *extra]
+    args = [
+        "--student",
+        student,
+        "--to-school",
+        school,
+        "--class",
+        "2班",
+        "--reason",
+        "home_move",
+        *extra,
+    ]
     result = world.cli(user, "transfer", "apply", *args)
     assert result.exit_code == 3, result.output
     assert result.stderr == f"Error: {message}\n"
@@ -82,7 +92,17 @@ def test_guard_refuses_with_its_message(
 def test_another_open_transfer(world: World) -> None:
     first = world.apply("reg_c1", S_CROSS, C)
     result = world.cli(
-        "reg_b1", "transfer", "apply", "--student", S_CROSS, "--to-school", B, "--class", "1班", "--reason", "parent_job"
+        "reg_b1",
+        "transfer",
+        "apply",
+        "--student",
+        S_CROSS,
+        "--to-school",
+        B,
+        "--class",
+        "1班",
+        "--reason",
+        "parent_job",
     )
     assert result.exit_code == 3
     assert result.stderr == (
@@ -107,19 +127,37 @@ def test_other_needs_an_explanation(world: World) -> None:
     args = ["--student", S_SAME, "--to-school", B, "--class", "2班", "--reason", "other"]
     result = world.cli("reg_b1", "transfer", "apply", *args)
     assert result.exit_code == 3
-    assert result.stderr == "Error: guard failed: reason 'other' (其他) needs a written explanation (--explanation)\n"
-    assert world.cli("reg_b1", "transfer", "apply", *args, "--explanation", "随祖父母生活").exit_code == 0
+    assert (
+        result.stderr
+        == "Error: guard failed: reason 'other' (其他) needs a written explanation (--explanation)\n"
+    )
+    assert (
+        world.cli("reg_b1", "transfer", "apply", *args, "--explanation", "随祖父母生活").exit_code
+        == 0
+    )
 
 
 def test_a_reason_outside_the_permitted_list_is_a_usage_error(world: World) -> None:
     args = ["--student", S_SAME, "--to-school", B, "--class", "2班", "--reason", "school_quality"]
     result = world.cli("reg_b1", "transfer", "apply", *args)
     assert result.exit_code == 2
-    assert "'school_quality' is not one of 'hukou_move', 'parent_job', 'home_move', 'other'" in result.stderr
+    assert (
+        "'school_quality' is not one of 'hukou_move', 'parent_job', 'home_move', 'other'"
+        in result.stderr
+    )
 
 
 def test_unknown_receiving_school(world: World) -> None:
-    args = ["--student", S_SAME, "--to-school", "4309990001", "--class", "2班", "--reason", "home_move"]
+    args = [
+        "--student",
+        S_SAME,
+        "--to-school",
+        "4309990001",
+        "--class",
+        "2班",
+        "--reason",
+        "home_move",
+    ]
     result = world.cli("reg_j", "transfer", "apply", *args)
     # A registrar can only name their own school; the lookup comes after that.
     assert result.exit_code == 3
@@ -144,4 +182,6 @@ def test_completion_refused_when_the_registry_moved_the_student(world: World) ->
         f"Error: guard failed: student {S_SAME} no longer has an active record at sending school {A}; "
         "the registry changed since the application\n"
     )
-    assert world.sql("SELECT state, version FROM transfers WHERE id = :t", t=tid) == [("sending_school_confirmed", 4)]
+    assert world.sql("SELECT state, version FROM transfers WHERE id = :t", t=tid) == [
+        ("sending_school_confirmed", 4)
+    ]

@@ -7,7 +7,22 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 from conftest_workflow import *  # noqa: F403  (fixtures)
-from conftest_workflow import POOL, REGISTRY, S_BACK, S_CROSS, S_SAME, SCHOOLS, A, B, C, World
+from conftest_workflow import (
+    AS_OF,
+    NATIONAL_DAY,
+    POOL,
+    REGISTRY,
+    S_BACK,
+    S_CROSS,
+    S_SAME,
+    SCHOOLS,
+    SEEDS,
+    A,
+    B,
+    C,
+    World,
+    seed_rows,
+)
 from polars.testing import assert_frame_equal
 
 from xueji.calendar import working_days_between
@@ -21,41 +36,6 @@ from xueji.workflow import (
     verify_log,
 )
 from xueji.workflow.workdays import working_days_after
-
-NATIONAL_DAY = [date(2026, 10, d) for d in range(1, 9)]
-AS_OF = date(2026, 11, 20)  # a Friday
-
-
-def seed_rows(rows: list[tuple[str, str, str, str, date, date]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        [
-            {
-                "student_no": s,
-                "from_school_code": f,
-                "to_school_code": t,
-                "to_class": "2班",
-                "reason": "home_move",
-                "state": state,
-                "submitted_on": sub,
-                "state_entered_on": entered,
-            }
-            for s, f, t, state, sub, entered in rows
-        ]
-    )
-
-
-SEEDS = seed_rows(
-    [
-        # waits 11 working days (Nov 6, 9–13, 16–20): overdue
-        (S_CROSS, A, C, "receiving_school_approved", date(2026, 10, 20), date(2026, 11, 5)),
-        # waits exactly 10 working days: not yet overdue
-        (S_SAME, A, B, "submitted", date(2026, 11, 6), date(2026, 11, 6)),
-        # waits since before National Day: overdue; one county, so completion is next
-        (POOL[0], A, B, "sending_school_confirmed", date(2026, 9, 21), date(2026, 9, 28)),
-        # completed: never overdue, listed as completed
-        (S_BACK, C, A, "completed", date(2026, 8, 20), date(2026, 9, 1)),
-    ]
-)
 
 
 def test_overdue_transfers(world: World) -> None:
@@ -78,7 +58,10 @@ def test_overdue_transfers(world: World) -> None:
 
 
 def test_overdue_counts_holidays_as_days_off(world: World) -> None:
-    seed_transfers(world.engine, seed_rows([(S_CROSS, A, C, "submitted", date(2026, 9, 30), date(2026, 9, 30))]))
+    seed_transfers(
+        world.engine,
+        seed_rows([(S_CROSS, A, C, "submitted", date(2026, 9, 30), date(2026, 9, 30))]),
+    )
     as_of = date(2026, 10, 16)
     assert overdue_transfers(world.engine, as_of, [], 10)["working_days_waited"].to_list() == [12]
     assert overdue_transfers(world.engine, as_of, NATIONAL_DAY, 10).is_empty()
@@ -86,14 +69,21 @@ def test_overdue_counts_holidays_as_days_off(world: World) -> None:
 
 def test_working_days_agree_with_the_calendar_module() -> None:
     starts = [date(2026, 9, 20) + timedelta(days=n) for n in range(60)]
-    got = pl.select(working_days_after(pl.Series(starts), AS_OF, NATIONAL_DAY)).to_series().to_list()
+    got = (
+        pl.select(working_days_after(pl.Series(starts), AS_OF, NATIONAL_DAY)).to_series().to_list()
+    )
     assert got == [working_days_between(s, AS_OF, NATIONAL_DAY) for s in starts]
 
 
 def test_completed_transfers(world: World) -> None:
     seed_transfers(world.engine, SEEDS)
     want = pl.DataFrame(
-        {"student_no": [S_BACK], "from_school_code": [C], "to_school_code": [A], "completed_on": [date(2026, 9, 1)]}
+        {
+            "student_no": [S_BACK],
+            "from_school_code": [C],
+            "to_school_code": [A],
+            "completed_on": [date(2026, 9, 1)],
+        }
     )
     assert_frame_equal(completed_transfers(world.engine), want)
 
@@ -102,7 +92,9 @@ def test_completed_on_is_the_china_date(world: World) -> None:
     """An approval at 01:30 on 21 Nov in China is 17:30 UTC on 20 Nov: it counts as the 21st."""
     from datetime import UTC, datetime
 
-    seed_transfers(world.engine, seed_rows([(S_SAME, A, B, "sending_school_confirmed", AS_OF, AS_OF)]))
+    seed_transfers(
+        world.engine, seed_rows([(S_SAME, A, B, "sending_school_confirmed", AS_OF, AS_OF)])
+    )
     approve(world.engine, world.users["reg_b1"], 1, at=datetime(2026, 11, 20, 17, 30, tzinfo=UTC))
     assert completed_transfers(world.engine)["completed_on"].to_list() == [date(2026, 11, 21)]
 
@@ -167,23 +159,31 @@ def test_seed_works_without_an_imported_registry(tmp_path: object) -> None:
 
 def students(w: World, school: str) -> list[tuple[str, str]]:
     return w.sql(
-        "SELECT student_no, status FROM students WHERE school_code = :s ORDER BY student_no", s=school
+        "SELECT student_no, status FROM students WHERE school_code = :s ORDER BY student_no",
+        s=school,
     )
 
 
 def test_import_registry_replaces_the_students_of_each_imported_school(world: World) -> None:
-    only_a = SCHOOLS.filter(pl.col("school_code") == A).with_columns(pl.lit("新校名").alias("school_name"))
+    only_a = SCHOOLS.filter(pl.col("school_code") == A).with_columns(
+        pl.lit("新校名").alias("school_name")
+    )
     registry = REGISTRY.filter(pl.col("school_code") == A)
     changed = pl.concat(
         [
             # one student fewer, one status changed, one new student, one row without a number
             registry.filter(pl.col("student_no") != S_SAME).with_columns(
-                pl.when(pl.col("student_no") == S_CROSS).then(pl.lit("suspended")).otherwise("status").alias("status")
+                pl.when(pl.col("student_no") == S_CROSS)
+                .then(pl.lit("suspended"))
+                .otherwise("status")
+                .alias("status")
             ),
             registry.head(1).with_columns(pl.lit("G430104201703019999").alias("student_no")),
             registry.head(1).with_columns(pl.lit(None, pl.String).alias("student_no")),
             # the same (student_no, school_code) twice: the active row is kept
-            registry.filter(pl.col("student_no") == S_CROSS).with_columns(pl.lit("dropped").alias("status")),
+            registry.filter(pl.col("student_no") == S_CROSS).with_columns(
+                pl.lit("dropped").alias("status")
+            ),
         ]
     )
     before_c = students(world, C)
@@ -198,7 +198,9 @@ def test_import_registry_replaces_the_students_of_each_imported_school(world: Wo
     assert ("G430104201703019999", "enrolled") in students(world, A)
     assert students(world, C) == before_c  # other schools are left alone
     assert world.sql("SELECT school_name FROM schools WHERE school_code = :a", a=A) == [("新校名",)]
-    assert world.sql("SELECT residence_rows FROM registry_imports ORDER BY id DESC LIMIT 1") == [(None,)]
+    assert world.sql("SELECT residence_rows FROM registry_imports ORDER BY id DESC LIMIT 1") == [
+        (None,)
+    ]
 
 
 def test_import_registry_needs_its_key_columns(world: World) -> None:

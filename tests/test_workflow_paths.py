@@ -33,7 +33,8 @@ def school_of(w: World, student_no: str) -> list[tuple[str, str, str]]:
     return [
         tuple(r)
         for r in w.sql(
-            "SELECT school_code, class_name, status FROM students WHERE student_no = :s", s=student_no
+            "SELECT school_code, class_name, status FROM students WHERE student_no = :s",
+            s=student_no,
         )
     ]
 

@@ -116,7 +116,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.engine: Engine = make_engine(f"sqlite:///{path}")
         self.records: dict[str, list[Record]] = {}
         for r in REGISTRY.iter_rows(named=True):
-            self.records.setdefault(r["student_no"], []).append(Record(r["school_code"], r["grade"], r["status"]))
+            self.records.setdefault(r["student_no"], []).append(
+                Record(r["school_code"], r["grade"], r["status"])
+            )
         self.transfers: dict[int, ModelTransfer] = {}
 
     def teardown(self) -> None:
@@ -132,9 +134,17 @@ class WorkflowMachine(RuleBasedStateMachine):
         record = active[0]
         if any(m.student == student and m.open for m in self.transfers.values()):
             return False
-        return record.grade not in (6, 9, 12) and record.grade in HOLDS[LEVEL[target]] and record.school != target
+        return (
+            record.grade not in (6, 9, 12)
+            and record.grade in HOLDS[LEVEL[target]]
+            and record.school != target
+        )
 
-    @rule(user=st.sampled_from(USER_NAMES), student=st.sampled_from(STUDENTS), school=st.sampled_from([A, B, C, J]))
+    @rule(
+        user=st.sampled_from(USER_NAMES),
+        student=st.sampled_from(STUDENTS),
+        school=st.sampled_from([A, B, C, J]),
+    )
     def apply(self, user: str, student: str, school: str) -> None:
         target = school
         expected = self.may_submit(user, student, target)
@@ -147,7 +157,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         assert expected, f"{user} submitted {student} → {target}, which the model refuses"
         assert t.id is not None
         origin = next(r.school for r in self.records[student] if r.status == "enrolled")
-        self.transfers[t.id] = ModelTransfer(student, origin, target, user, required_steps(origin, target))
+        self.transfers[t.id] = ModelTransfer(
+            student, origin, target, user, required_steps(origin, target)
+        )
         self.transfers[t.id].actors.append(user)
 
     @rule(data=st.data())
@@ -163,7 +175,11 @@ class WorkflowMachine(RuleBasedStateMachine):
             self.apply(*data.draw(st.sampled_from(choices)))
 
     def _act(self, user: str, tid: int, action: str, expected: bool) -> None:
-        call = {"approve": approve, "reject": lambda e, u, t: reject(e, u, t, "不符合条件"), "withdraw": withdraw}
+        call = {
+            "approve": approve,
+            "reject": lambda e, u, t: reject(e, u, t, "不符合条件"),
+            "withdraw": withdraw,
+        }
         try:
             call[action](self.engine, self.template.users[user], tid)
         except XuejiError as exc:
@@ -215,7 +231,9 @@ class WorkflowMachine(RuleBasedStateMachine):
     @invariant()
     def database_agrees_with_the_model(self) -> None:
         with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql("SELECT id, state, version, student_no FROM transfers").all()
+            rows = conn.exec_driver_sql(
+                "SELECT id, state, version, student_no FROM transfers"
+            ).all()
             events = conn.exec_driver_sql(
                 "SELECT transfer_id, action, to_state, actor FROM transfer_events ORDER BY id"
             ).all()
@@ -233,7 +251,9 @@ class WorkflowMachine(RuleBasedStateMachine):
                 assert not (four_eyes and e.actor == m.submitter)
             if r.state == "completed":
                 assert len(approvals) == len(m.steps)
-        open_students = [r.student_no for r in rows if r.state not in ("completed", "rejected", "withdrawn")]
+        open_students = [
+            r.student_no for r in rows if r.state not in ("completed", "rejected", "withdrawn")
+        ]
         assert len(open_students) == len(set(open_students))
 
     def check_chain(self) -> None:

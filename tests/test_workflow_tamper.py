@@ -110,7 +110,9 @@ TAMPERING: list[tuple[str, Callable[[World], None], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("tamper", "message"), [t[1:] for t in TAMPERING], ids=[t[0] for t in TAMPERING])
+@pytest.mark.parametrize(
+    ("tamper", "message"), [t[1:] for t in TAMPERING], ids=[t[0] for t in TAMPERING]
+)
 def test_verify_log_names_the_first_tampered_event(
     any_world: World, tamper: Callable[[World], None], message: str
 ) -> None:

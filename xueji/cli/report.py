@@ -115,6 +115,12 @@ def register_engine(db_url: str | None) -> Engine | None:
     return engine
 
 
+def _require_register(engine: Engine) -> None:
+    """Unmasked output is allowed only where it can be recorded."""
+    if not inspect(engine).has_table("unmasked_exports"):
+        raise ConfigError("this database cannot record unmasked exports yet: run `xueji db init` to upgrade it")
+
+
 def _default_out(run_dir: Path, fmt: str, filters: Filters) -> Path:
     tags = [*filters.counties, *filters.schools, *filters.rules, *filters.severities]
     suffix = ("-" + "-".join(tags)) if tags else ""
@@ -161,6 +167,7 @@ def report(
         engine, me = signed_in(db_url)
         actor = actor_of(me)
         require_show_ids(actor)
+        _require_register(engine)
     else:
         engine = register_engine(db_url)
     violations = scan_violations(run_dir).collect()
@@ -173,15 +180,20 @@ def report(
     target = out or _default_out(run_dir, fmt, filters)
     export_report(built, fmt, target)
     if actor is not None and engine is not None:
-        record_unmasked_export(
-            engine,
-            actor,
-            run_dir=run_dir,
-            filters=built.filters.as_dict(),
-            fmt=fmt,
-            path=str(target.resolve()),
-            findings=built.findings.height,
-        )
+        try:
+            record_unmasked_export(
+                engine,
+                actor,
+                run_dir=run_dir,
+                filters=built.filters.as_dict(),
+                fmt=fmt,
+                path=str(target.resolve()),
+                findings=built.findings.height,
+            )
+        except BaseException:
+            # An unmasked export that cannot be recorded must not be left behind.
+            target.unlink(missing_ok=True)
+            raise
     totals = built.totals()
     ids = "full ID numbers, export recorded" if show_ids else "ID numbers masked"
     click.echo(
@@ -266,6 +278,7 @@ def explain(
         engine, me = signed_in(db_url)
         actor = actor_of(me)
         require_show_ids(actor)
+        _require_register(engine)
     else:
         engine = register_engine(db_url)
     finding = find_finding(run_dir, violation_id)

@@ -280,11 +280,28 @@ def link_attendance(
     links.append(_choose(c, "exact_id", claimed, one_to_one_fuzzy=False))
     # 2. masked ID + name
     mframes = []
+    mkey = keys["masked_id"]
     for p, q in sides.shapes:
         left, right = sides.masked_side(p, q)
         left = unlinked(left)
-        pairs = block_pairs(left, right, keys["masked_id"], "_v", "_row")
-        mframes.append(scored(pairs, left))
+        # Within a masked block, same name or same sound first (hash joins); every
+        # record of the block only for numbers that found neither.
+        sure = pl.concat(
+            [
+                block_pairs(left, right, BlockingKey("masked_id", (*mkey.left, c), (*mkey.right, c), ""), "_v", "_row")
+                for c in ("name_key", "pinyin")
+            ]
+        )
+        rest = left.join(sure.select(pl.col("_i").alias("_v")), on="_v", how="anti")
+        pairs = pl.concat([sure, block_pairs(rest, right, mkey, "_v", "_row")]).unique()
+        frame = pair_frame(pairs, left.select(list(_VARIANT_COLS)), rec, "_v", "_row")
+        # One run of stars between the visible head and tail: the block already agrees
+        # at every visible character.
+        one_run = pl.col("id_number_l").str.count_matches(r"\*", literal=False) == (
+            pl.col("id_number_l").str.len_chars() - p - q
+        )
+        frame = frame.with_columns(pl.when(one_run).then(True).alias("id_mask_ok"))
+        mframes.append(spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits")))
     if mframes:
         c = pl.concat(mframes).filter(
             (pl.col("id_number") == "masked_consistent") & (pl.col("name_score") >= name_min) & (pl.col("decisive").is_null())

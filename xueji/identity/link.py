@@ -160,10 +160,18 @@ def add_pair_scores(pairs: pl.DataFrame) -> pl.DataFrame:
     )
     full = pairs.filter(both_full).select("_p", "id_number_l", "id_number_r")
     edits = full.select("_p", osa_distance(full["id_number_l"], full["id_number_r"]).alias("id_edits"))
-    masked = pairs.filter(pl.col("id_state_l") == "masked").select(
-        "_p", masked_consistent(pl.col("id_number_l"), pl.col("id_number_r")).alias("id_mask_ok")
+    known = "id_mask_ok" in pairs.columns
+    todo = pl.col("id_state_l") == "masked"
+    if known:
+        todo = todo & pl.col("id_mask_ok").is_null()
+    masked = pairs.filter(todo).select(
+        "_p", masked_consistent(pl.col("id_number_l"), pl.col("id_number_r")).alias("_mask_ok")
     )
-    out = pairs.join(edits, on="_p", how="left").join(masked, on="_p", how="left").with_columns(
+    out = pairs.join(edits, on="_p", how="left").join(masked, on="_p", how="left")
+    out = out.with_columns(
+        (pl.coalesce("id_mask_ok", "_mask_ok") if known else pl.col("_mask_ok")).alias("id_mask_ok")
+    ).drop("_mask_ok")
+    out = out.with_columns(
         pl.when(pl.col("id_number_l") == pl.col("id_number_r")).then(0).otherwise(pl.col("id_edits")).alias("id_edits"),
         pl.col("name_score").round(4),
     )

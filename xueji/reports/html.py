@@ -101,15 +101,22 @@ class TrendChart:
     height: int = 64
 
 
-def _nice_max(value: int) -> int:
-    """A round axis maximum at or above ``value`` (1, 2, 5 × 10^k)."""
+# Round axis maxima (as multiples of a power of ten) and how many whole-number ticks each gets.
+_NICE_STEPS = {1: 5, 2: 4, 3: 3, 4: 4, 5: 5, 6: 6, 8: 4, 10: 5}
+
+
+def _nice_axis(value: int) -> tuple[int, int]:
+    """A round axis maximum at or above ``value`` and its number of tick intervals."""
     if value <= 0:
-        return 1
+        return 1, 1
     magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
+    for m, intervals in _NICE_STEPS.items():
+        if m * magnitude >= value:
+            if magnitude == 1:
+                # Below ten, one tick per unit (two for 8 and 10).
+                intervals = m if m <= 6 else m // 2
+            return m * magnitude, intervals
+    return 10 * magnitude, 5
 
 
 def _bar_chart(
@@ -119,7 +126,7 @@ def _bar_chart(
     label_width, plot_width, row_height = 190, 420, 28
     top = 8
     totals = [sum(v for _, v, _ in segs) for _, segs, _ in rows]
-    axis = _nice_max(max(totals, default=0))
+    axis, intervals = _nice_axis(max(totals, default=0))
     bars: list[Bar] = []
     for i, ((label, segs, href), total) in enumerate(zip(rows, totals, strict=True)):
         y = top + i * row_height
@@ -131,8 +138,6 @@ def _bar_chart(
                 parts.append({"x": round(x, 2), "w": round(w, 2), "colour": colour, "name": name, "value": value})
             x += w
         bars.append(Bar(label, total, y, parts, href))
-    # Whole-number ticks: an axis of 2×10^k gets 4 intervals, 1 or 5×10^k gets 5; 1 and 2 one per unit.
-    intervals = axis if axis <= 2 else 4 if str(axis)[0] == "2" else 5
     ticks = [(round(plot_width * k / intervals, 2), f"{axis * k // intervals:,}") for k in range(intervals + 1)]
     height = top + len(rows) * row_height + 24
     return BarChart(label_width + plot_width + 60, height, label_width, plot_width, row_height, bars, legend, ticks)

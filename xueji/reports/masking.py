@@ -20,10 +20,11 @@ from xueji.ids import mask_id
 _ID_IN_TEXT = r"(^|[^0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])"
 _ID_IN_TEXT_MASKED = "${1}${2}********${3}"
 
-# A JSON member whose key names an identity number but whose value is not in the
-# resident-ID shape (passports, permits): everything but the last 4 characters is hidden.
-# Values already holding a '*' were masked by the first pattern and are left alone.
-_ID_MEMBER = r'("[A-Za-z_]*id_number"\s*:\s*")[^"*]*([^"*]{4})"'
+# A JSON member whose key names an identity number and whose value looks like a document
+# number (letters and digits, a digit before the last four) but not like a resident ID
+# (passports, permits): everything but the last 4 characters is hidden. Values that are
+# labels ("typo", "exact") or already hold a '*' are left alone.
+_ID_MEMBER = r'("[A-Za-z_]*id_number"\s*:\s*")[A-Za-z0-9]*[0-9][A-Za-z0-9]*([A-Za-z0-9]{4})"'
 _ID_MEMBER_MASKED = '${1}****${2}"'
 
 # Columns holding free text that may quote a number.

@@ -53,8 +53,11 @@ def window_days_setting(ctx: AuditContext) -> int:
 
 def _window_days(ctx: AuditContext) -> pl.LazyFrame:
     n = window_days_setting(ctx)
+    # The school days come from the attendance table as loaded: identity resolution only
+    # adds att_person, and this pass needs no more than school_code and date.
+    source = ctx.tables["attendance"] if ctx.has("attendance") else ctx.identity.attendance
     days = (
-        ctx.identity.attendance.filter(
+        source.filter(
             pl.col("school_code").is_not_null() & pl.col("date").is_not_null() & (pl.col("date") <= ctx.as_of)
         )
         .group_by("school_code", "date")
@@ -74,7 +77,7 @@ def _window_days(ctx: AuditContext) -> pl.LazyFrame:
 def window_days(ctx: AuditContext) -> pl.LazyFrame:
     """Each school's window days: ``school_code``, ``date``, ``day_bit`` (0 = the latest
     school day up to the as-of date, 1 the one before, ...) and ``bit`` = 2**day_bit."""
-    result: pl.LazyFrame = ctx.shared("attendance.window_days", _window_days)
+    result: pl.LazyFrame = ctx.shared("attendance.window_days", lambda c: _window_days(c).cache())
     return result
 
 
@@ -120,7 +123,7 @@ def _att_masks(ctx: AuditContext) -> pl.LazyFrame:
 def att_masks(ctx: AuditContext) -> pl.LazyFrame:
     """Per attendance person with rows in its school's window: ``att_person``,
     ``rows_mask``, ``present_mask``, ``absent_mask`` (UInt64, bit ``day_bit``)."""
-    result: pl.LazyFrame = ctx.shared("attendance.att_masks", _att_masks)
+    result: pl.LazyFrame = ctx.shared("attendance.att_masks", lambda c: _att_masks(c).cache())
     return result
 
 

@@ -27,25 +27,30 @@ class Attendance:
     status: np.ndarray
 
 
-def build_attendees(w: World, separated: dict[str, np.ndarray], unregistered: dict[str, np.ndarray]) -> pl.DataFrame:
+def build_attendees(
+    w: World, separated: dict[str, np.ndarray], unregistered: dict[str, np.ndarray]
+) -> pl.DataFrame:
     """Who appears in attendance: pupils of schools with attendance (except planted
     ghosts and people recorded elsewhere), people who attend a school where they have
     no record, and people with no record at all."""
     r, p = w.records, w.people
     sch = w.sw.schools
     has_att = sch["has_attendance"].to_numpy()
-    D = w.cfg.days
+    n_days = w.cfg.days
     day_numbers = np.array([(d.toordinal() - 719163) for d in w.school_days])
     shows = (
         has_att[r["school"]]
         & (r["rows"] != "none")
-        & ((r["status"] == "enrolled") | np.isin(r["tag"], ["suspended_attending", "inactive_attending"]))
+        & (
+            (r["status"] == "enrolled")
+            | np.isin(r["tag"], ["suspended_attending", "inactive_attending"])
+        )
     )
     rec = np.flatnonzero(shows)
     first = np.searchsorted(day_numbers, r["enrol_day"][rec])
-    last = np.full(rec.shape[0], D - 1)
+    last = np.full(rec.shape[0], n_days - 1)
     before = r["rows"][rec] == "before_window"
-    last[before] = D - WINDOW_DAYS - 1 - w.rng.integers(2, 6, size=int(before.sum()))
+    last[before] = n_days - WINDOW_DAYS - 1 - w.rng.integers(2, 6, size=int(before.sum()))
     own = pl.DataFrame(
         {
             "pid": r["pid"][rec],
@@ -66,14 +71,18 @@ def build_attendees(w: World, separated: dict[str, np.ndarray], unregistered: di
             "school": separated["school"].astype(np.int64),
             "class_id": separated["class_id"].astype(np.int64),
             "first_day": np.zeros(sep.shape[0], dtype=np.int64),
-            "last_day": np.full(sep.shape[0], D - 1),
+            "last_day": np.full(sep.shape[0], n_days - 1),
             "tag": pl.Series(r["tag"][sep].tolist(), dtype=pl.String),
             "id_source": pl.Series(["true_full"] * sep.shape[0], dtype=pl.String),
         }
     )
     upid = unregistered["pid"]
     utag = p["tag"][upid]
-    ufirst = np.where(utag == "unregistered_edge_5_days", D - 5, np.where(utag == "visitor_4_days", D - 4, 0))
+    ufirst = np.where(
+        utag == "unregistered_edge_5_days",
+        n_days - 5,
+        np.where(utag == "visitor_4_days", n_days - 4, 0),
+    )
     noreg = pl.DataFrame(
         {
             "pid": upid.astype(np.int64),
@@ -81,15 +90,18 @@ def build_attendees(w: World, separated: dict[str, np.ndarray], unregistered: di
             "school": unregistered["school"].astype(np.int64),
             "class_id": unregistered["class_id"].astype(np.int64),
             "first_day": ufirst,
-            "last_day": np.full(upid.shape[0], D - 1),
+            "last_day": np.full(upid.shape[0], n_days - 1),
             "tag": pl.Series(utag.tolist(), dtype=pl.String),
             "id_source": pl.Series(["true"] * upid.shape[0], dtype=pl.String),
         }
     )
     frame = pl.concat([own, away, noreg], how="vertical_relaxed")
     cls = w.sw.classes.select("class_id", "grade", "class_no", "class_name")
-    return frame.join(cls, on="class_id", how="left").sort("school", "grade", "class_no", "pid").with_row_index("att").with_columns(
-        pl.col("att").cast(pl.Int64)
+    return (
+        frame.join(cls, on="class_id", how="left")
+        .sort("school", "grade", "class_no", "pid")
+        .with_row_index("att")
+        .with_columns(pl.col("att").cast(pl.Int64))
     )
 
 
@@ -117,11 +129,17 @@ def id_and_name_forms(w: World, att: pl.DataFrame) -> pl.DataFrame:
     mode[~usable] = "none"
     mode[src == "true_full"] = "full"
     full = ids.render(np.where(body > 0, body, 10**16), np.where(check >= 0, check, 0))
-    full = pl.select(pl.when(pl.Series(shape_bad)).then(full.str.slice(0, 17)).otherwise(full)).to_series()
+    full = pl.select(
+        pl.when(pl.Series(shape_bad)).then(full.str.slice(0, 17)).otherwise(full)
+    ).to_series()
     masked = full.str.slice(0, 6) + "********" + full.str.slice(14, 4)
     masked = pl.select(pl.when(pl.Series(shape_bad)).then(None).otherwise(masked)).to_series()
     id_text = pl.select(
-        pl.when(pl.Series(mode == "full")).then(full).when(pl.Series(mode == "masked")).then(masked).otherwise(None)
+        pl.when(pl.Series(mode == "full"))
+        .then(full)
+        .when(pl.Series(mode == "masked"))
+        .then(masked)
+        .otherwise(None)
     ).to_series()
 
     u = rng.random(n)
@@ -132,6 +150,9 @@ def id_and_name_forms(w: World, att: pl.DataFrame) -> pl.DataFrame:
     two_chars = (p["g2"][pid] < 0) & (p["minority"][pid] < 0)
     pad_school = sch["att_pad_names"].to_numpy()[school]
     form[two_chars & (pad_school | ((u >= 0.11) & (u < 0.16)))] = "spaced"
+    # people with no record here keep one plain spelling: UNREGISTERED_ATTENDEE's
+    # subject is (school, name) as written
+    form[~has_rec] = "same"
     return att.with_columns(
         pl.Series("id_mode", mode.tolist(), dtype=pl.String),
         id_text.alias("id_number"),
@@ -145,19 +166,42 @@ def fix_masked_clashes(w: World, att: pl.DataFrame, registry_ids: pl.DataFrame) 
     p = w.people
     pid = att["pid"].to_numpy()
     key = given_key(w.names_of(pid), w.book)
-    masked = att.with_columns(pl.Series("key", key)).filter(pl.col("id_mode") == "masked").select(
-        "att", "pid", "key", pl.col("id_number").str.slice(0, 6).alias("head"), pl.col("id_number").str.slice(14, 4).alias("tail")
+    masked = (
+        att.with_columns(pl.Series("key", key))
+        .filter(pl.col("id_mode") == "masked")
+        .select(
+            "att",
+            "pid",
+            "key",
+            pl.col("id_number").str.slice(0, 6).alias("head"),
+            pl.col("id_number").str.slice(14, 4).alias("tail"),
+        )
     )
-    reg = registry_ids.with_columns(pl.Series("key", given_key(w.names_of(registry_ids["pid"].to_numpy()), w.book)))
+    reg = registry_ids.with_columns(
+        pl.Series("key", given_key(w.names_of(registry_ids["pid"].to_numpy()), w.book))
+    )
     reg = reg.filter(pl.col("id_text").str.len_chars() >= 18).select(
-        pl.col("pid").alias("other"), "key", pl.col("id_text").str.slice(0, 6).alias("head"), pl.col("id_text").str.slice(14, 4).alias("tail")
+        pl.col("pid").alias("other"),
+        "key",
+        pl.col("id_text").str.slice(0, 6).alias("head"),
+        pl.col("id_text").str.slice(14, 4).alias("tail"),
     )
-    hits = masked.join(reg, on=["key", "head", "tail"]).filter(pl.col("other") != pl.col("pid"))["att"].unique()
+    hits = (
+        masked.join(reg, on=["key", "head", "tail"])
+        .filter(pl.col("other") != pl.col("pid"))["att"]
+        .unique()
+    )
     del p
     w.note("masked_id_hidden_to_avoid_ambiguity", hits.len())
     return att.with_columns(
-        pl.when(pl.col("att").is_in(hits.implode())).then(pl.lit("none")).otherwise(pl.col("id_mode")).alias("id_mode"),
-        pl.when(pl.col("att").is_in(hits.implode())).then(None).otherwise(pl.col("id_number")).alias("id_number"),
+        pl.when(pl.col("att").is_in(hits.implode()))
+        .then(pl.lit("none"))
+        .otherwise(pl.col("id_mode"))
+        .alias("id_mode"),
+        pl.when(pl.col("att").is_in(hits.implode()))
+        .then(None)
+        .otherwise(pl.col("id_number"))
+        .alias("id_number"),
     )
 
 
@@ -165,22 +209,22 @@ def statuses(w: World, att: pl.DataFrame) -> np.ndarray:
     """Mostly present; some late, sick (in spells of 1–3 days), personal leave and a rare
     isolated unexcused absence — never 5 in a row or 8 in the window unless planted."""
     rng = w.rng
-    n, D = att.height, w.cfg.days
-    u = rng.random((n, D), dtype=np.float32)
-    m = np.zeros((n, D), dtype=np.uint8)
+    n, n_days = att.height, w.cfg.days
+    u = rng.random((n, n_days), dtype=np.float32)
+    m = np.zeros((n, n_days), dtype=np.uint8)
     m[u < 0.018] = LATE
     m[(u >= 0.018) & (u < 0.028)] = PERSONAL
     m[(u >= 0.028) & (u < 0.031)] = ABSENT
-    spell = rng.random((n, D), dtype=np.float32) < 0.006
-    length = rng.integers(1, 4, size=(n, D), dtype=np.int8)
+    spell = rng.random((n, n_days), dtype=np.float32) < 0.006
+    length = rng.integers(1, 4, size=(n, n_days), dtype=np.int8)
     for k in range(3):
         start = spell & (length > k)
-        m[:, k:][start[:, : D - k]] = SICK
+        m[:, k:][start[:, : n_days - k]] = SICK
     # an unexcused absence stays isolated, and at most two fall in the window
-    for t in range(1, D):
+    for t in range(1, n_days):
         both = (m[:, t] == ABSENT) & (m[:, t - 1] == ABSENT)
         m[both, t] = PRESENT
-    win = m[:, D - WINDOW_DAYS :]
+    win = m[:, n_days - WINDOW_DAYS :]
     absent = win == ABSENT
     win[absent & (np.cumsum(absent, axis=1) > 2)] = PRESENT
     away = win >= SICK
@@ -193,29 +237,29 @@ def statuses(w: World, att: pl.DataFrame) -> np.ndarray:
 def _plant_patterns(w: World, att: pl.DataFrame, m: np.ndarray) -> None:
     """Absence patterns of the planted DROPOUT_RISK cases and of the near misses."""
     rng = w.rng
-    D = w.cfg.days
-    W0 = D - WINDOW_DAYS
+    n_days = w.cfg.days
+    w0 = n_days - WINDOW_DAYS
     tags = att["tag"].to_numpy()
 
     def rows(tag: str) -> np.ndarray:
         return np.flatnonzero(tags == tag)
 
     def clean(i: int) -> None:
-        m[i, W0:] = np.where(m[i, W0:] == ABSENT, PRESENT, m[i, W0:])
+        m[i, w0:] = np.where(m[i, w0:] == ABSENT, PRESENT, m[i, w0:])
 
     for i in rows("dropout_streak"):
         clean(i)
         run = int(rng.integers(6, 13))
         s = int(rng.integers(0, WINDOW_DAYS - run + 1))
-        m[i, W0 + s : W0 + s + run] = ABSENT
+        m[i, w0 + s : w0 + s + run] = ABSENT
     for i in rows("dropout_edge_streak_5"):
         clean(i)
-        m[i, W0 + 7 : W0 + 12] = ABSENT
-        m[i, W0 + 6] = m[i, W0 + 12] = PRESENT
+        m[i, w0 + 7 : w0 + 12] = ABSENT
+        m[i, w0 + 6] = m[i, w0 + 12] = PRESENT
     for i in rows("absent_4_in_a_row"):
         clean(i)
-        m[i, W0 + 3 : W0 + 7] = ABSENT
-        m[i, W0 + 2] = m[i, W0 + 7] = PRESENT
+        m[i, w0 + 3 : w0 + 7] = ABSENT
+        m[i, w0 + 2] = m[i, w0 + 7] = PRESENT
     for tag, k in (("dropout_total", None), ("dropout_edge_total_8", 8), ("absent_7_in_all", 7)):
         for i in rows(tag):
             clean(i)
@@ -224,16 +268,16 @@ def _plant_patterns(w: World, att: pl.DataFrame, m: np.ndarray) -> None:
             slots = np.arange(0, WINDOW_DAYS, 2) + int(rng.integers(0, 2))
             slots = slots[slots < WINDOW_DAYS]
             days = np.sort(rng.choice(slots, size=min(count, slots.shape[0]), replace=False))
-            m[i, W0 + days] = ABSENT
+            m[i, w0 + days] = ABSENT
     for i in rows("senior_absent_6_in_a_row"):
         clean(i)
-        m[i, W0 + 4 : W0 + 10] = ABSENT
+        m[i, w0 + 4 : w0 + 10] = ABSENT
     for i in rows("sick_leave_10_days"):
         clean(i)
-        m[i, W0 + 5 : W0 + 15] = SICK
+        m[i, w0 + 5 : w0 + 15] = SICK
     for i in rows("absent_6_before_window"):
         clean(i)
-        m[i, W0 - 7 : W0 - 1] = ABSENT
+        m[i, w0 - 7 : w0 - 1] = ABSENT
     for tag in ("unregistered_edge_5_days", "visitor_4_days"):
         for i in rows(tag):
-            m[i, D - 5 :] = PRESENT
+            m[i, n_days - 5 :] = PRESENT

@@ -73,7 +73,9 @@ class SampleConfig:
         if not 1_000 <= self.students <= 5_000_000:
             problems.append(f"--students {self.students}: use 1000 to 5000000")
         if not WINDOW_DAYS <= self.days <= 150:
-            problems.append(f"--days {self.days}: use {WINDOW_DAYS} to 150 (the audit window is {WINDOW_DAYS} school days)")
+            problems.append(
+                f"--days {self.days}: use {WINDOW_DAYS} to 150 (the audit window is {WINDOW_DAYS} school days)"
+            )
         if self.seed < 0:
             problems.append(f"--seed {self.seed}: use a number >= 0")
         if self.county is not None and self.county not in COUNTY_NAMES:

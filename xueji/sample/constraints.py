@@ -43,7 +43,12 @@ def _given_keys(w: World, pids: np.ndarray) -> np.ndarray:
 
 def _renamed_keys(w: World, pids: np.ndarray) -> np.ndarray:
     p = w.people
-    names = NameArrays(surname=p["sur"][pids], g1=np.maximum(p["res_g1"][pids], 0), g2=p["res_g2"][pids], minority=np.full(pids.shape[0], -1))
+    names = NameArrays(
+        surname=p["sur"][pids],
+        g1=np.maximum(p["res_g1"][pids], 0),
+        g2=p["res_g2"][pids],
+        minority=np.full(pids.shape[0], -1),
+    )
     renamed = p["res_g1"][pids] >= 0
     return np.where(renamed, given_key(names, w.book), given_key(w.names_of(pids), w.book))
 
@@ -51,7 +56,9 @@ def _renamed_keys(w: World, pids: np.ndarray) -> np.ndarray:
 def class_members(w: World, extra: list[tuple[np.ndarray, np.ndarray]]) -> pl.DataFrame:
     """(class_id, pid) of every record and of every attendee who has no record there."""
     r = w.records
-    parts = [pl.DataFrame({"class_id": r["class_id"].astype(np.int64), "pid": r["pid"].astype(np.int64)})]
+    parts = [
+        pl.DataFrame({"class_id": r["class_id"].astype(np.int64), "pid": r["pid"].astype(np.int64)})
+    ]
     for cls, pid in extra:
         parts.append(pl.DataFrame({"class_id": cls.astype(np.int64), "pid": pid.astype(np.int64)}))
     return pl.concat(parts).unique(maintain_order=True)
@@ -73,7 +80,9 @@ def _class_clashes(w: World, cls: np.ndarray, pid: np.ndarray) -> np.ndarray:
 
 def _surname_clashes(w: World, cls: np.ndarray, pid: np.ndarray) -> np.ndarray:
     p, book = w.people, w.book
-    syl = np.where(p["minority"][pid] >= 0, 10**5 + p["minority"][pid], book.surname_syllable[p["sur"][pid]])
+    syl = np.where(
+        p["minority"][pid] >= 0, 10**5 + p["minority"][pid], book.surname_syllable[p["sur"][pid]]
+    )
     group = cls * 10**6 + syl
     _, inverse, counts = np.unique(group, return_inverse=True, return_counts=True)
     clash = pid[(counts[inverse] > 1) & p["special_surname"][pid]]
@@ -88,15 +97,26 @@ class _RiskyCheck:
     def __init__(self, w: World) -> None:
         r, p = w.records, w.people
         active = np.isin(r["status"], ["enrolled", "suspended"])
-        valid = ids.valid_numeric(r["id_body"], r["id_check"], r["id_shape_bad"]) & (r["id_type"] == "resident_id")
+        valid = ids.valid_numeric(r["id_body"], r["id_check"], r["id_shape_bad"]) & (
+            r["id_type"] == "resident_id"
+        )
         rec = np.flatnonzero(active)
         res = np.flatnonzero(p["in_residence"])
         self.pid = np.concatenate([r["pid"][rec], res])
-        male = np.concatenate([r["male"][rec], p["male"][res] ^ p["res_gender_flip"][res]]).astype(np.int64)
-        birth = np.concatenate([_canonical_birth(r["birth_day"][rec]), _canonical_birth(p["birth_day"][res] + p["res_birth_shift"][res])])
+        male = np.concatenate([r["male"][rec], p["male"][res] ^ p["res_gender_flip"][res]]).astype(
+            np.int64
+        )
+        birth = np.concatenate(
+            [
+                _canonical_birth(r["birth_day"][rec]),
+                _canonical_birth(p["birth_day"][res] + p["res_birth_shift"][res]),
+            ]
+        )
         self.cell = (birth * 2 + male) * 10**8
         self.risky = np.concatenate([~valid[rec], np.zeros(res.shape[0], dtype=bool)])
-        self.is_record = np.concatenate([np.ones(rec.shape[0], dtype=bool), np.zeros(res.shape[0], dtype=bool)])
+        self.is_record = np.concatenate(
+            [np.ones(rec.shape[0], dtype=bool), np.zeros(res.shape[0], dtype=bool)]
+        )
 
     def clashes(self, w: World) -> np.ndarray:
         keys = np.where(self.is_record, _given_keys(w, self.pid), _renamed_keys(w, self.pid))
@@ -116,7 +136,11 @@ def _unregistered_clashes(w: World, schools: np.ndarray, pids: np.ndarray) -> np
     return pids[_repeats(schools.astype(np.int64) * 10**11 + keys, pids)]
 
 
-def resolve_names(w: World, extra: list[tuple[np.ndarray, np.ndarray]], unregistered: tuple[np.ndarray, np.ndarray]) -> int:
+def resolve_names(
+    w: World,
+    extra: list[tuple[np.ndarray, np.ndarray]],
+    unregistered: tuple[np.ndarray, np.ndarray],
+) -> int:
     """Redraw names until no clash is left; returns the number of rounds it took."""
     members = class_members(w, extra)
     cls, pid = members["class_id"].to_numpy(), members["pid"].to_numpy()
@@ -136,7 +160,14 @@ def resolve_names(w: World, extra: list[tuple[np.ndarray, np.ndarray]], unregist
         twice = _unregistered_clashes(w, *unregistered)
         if twice.size:
             _redraw_given(w, twice)
-        logger.debug("names round {}: {} class, {} surname, {} risky, {} unregistered clashes", round_no, clash.size, sur.size, near.size, twice.size)
+        logger.debug(
+            "names round {}: {} class, {} surname, {} risky, {} unregistered clashes",
+            round_no,
+            clash.size,
+            sur.size,
+            near.size,
+            twice.size,
+        )
         if not (clash.size or sur.size or near.size or twice.size):
             return round_no
     raise RuntimeError("names could not be made unambiguous")

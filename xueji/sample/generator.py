@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import polars as pl
 from loguru import logger
 
 from xueji.sample import tables
-from xueji.sample.attendance import Attendance, build_attendees, fix_masked_clashes, id_and_name_forms, statuses
+from xueji.sample.attendance import (
+    Attendance,
+    build_attendees,
+    fix_masked_clashes,
+    id_and_name_forms,
+    statuses,
+)
 from xueji.sample.config import SampleConfig
 from xueji.sample.constraints import resolve_names
 from xueji.sample.days import school_days
@@ -27,7 +34,13 @@ from xueji.sample.plants import (
     plant_transfers,
     plant_unregistered,
 )
-from xueji.sample.population import add_inactive, add_pupils, add_residents, assign_ids, plant_class_sizes
+from xueji.sample.population import (
+    add_inactive,
+    add_pupils,
+    add_residents,
+    assign_ids,
+    plant_class_sizes,
+)
 from xueji.sample.schools import build_schools
 from xueji.sample.truth import Inputs, compute
 from xueji.sample.world import World
@@ -59,14 +72,21 @@ class Sample:
     labels: dict[str, pl.DataFrame]
     data_errors: list[DataError]
     notes: dict[str, int] = field(default_factory=dict)
-    school_days: list = field(default_factory=list)
+    school_days: list[date] = field(default_factory=list)
+    cases: dict[str, dict[str, int]] = field(default_factory=dict)  # rows per tag and table
 
 
 def generate(cfg: SampleConfig) -> Sample:
     """Build a whole sample city in memory (nothing is written)."""
     cfg.validate()
     rng = np.random.default_rng(cfg.seed)
-    w = World(cfg, rng, name_book(), build_schools(cfg.students, cfg.county, rng), school_days(cfg.as_of, cfg.days))
+    w = World(
+        cfg,
+        rng,
+        name_book(),
+        build_schools(cfg.students, cfg.county, rng),
+        school_days(cfg.as_of, cfg.days),
+    )
     plant_class_sizes(w)
     add_pupils(w)
     add_inactive(w)
@@ -85,7 +105,10 @@ def generate(cfg: SampleConfig) -> Sample:
     home_county = plant_placements(w, pk)
     rounds = resolve_names(
         w,
-        extra=[(separated["class_id"], w.records["pid"][separated["records"]]), (unreg["class_id"], unreg["pid"])],
+        extra=[
+            (separated["class_id"], w.records["pid"][separated["records"]]),
+            (unreg["class_id"], unreg["pid"]),
+        ],
         unregistered=(unreg["school"], unreg["pid"]),
     )
     logger.debug("names settled after {} rounds", rounds)
@@ -98,7 +121,9 @@ def generate(cfg: SampleConfig) -> Sample:
     att = Attendance(people, statuses(w, people))
     changes, seed = tables.changes_and_seed(w, transfers, reg)
     schools, school_tags = _capacities(w, reg)
-    catchments = w.sw.catchments.join(schools.select("school", "school_code"), on="school").sort("school_code", "area_code")
+    catchments = w.sw.catchments.join(schools.select("school", "school_code"), on="school").sort(
+        "school_code", "area_code"
+    )
 
     errors = _choose_data_errors(w, reg, res, changes, schools, school_tags)
     reg_t, res_t, changes_t, schools_t = _apply_errors(errors, reg, res, changes, schools)
@@ -118,15 +143,14 @@ def generate(cfg: SampleConfig) -> Sample:
             schools_tag=school_tags,
         )
     )
-    cases = pl.concat(
-        [
-            reg.select("tag"),
-            res.select("tag"),
-            att.people.select("tag"),
-        ]
-    ).drop_nulls()
-    for tag, count in cases.group_by("tag").len().iter_rows():
-        w.note(f"case:{tag}", count)
+    cases = {
+        name: dict(sorted(frame.select("tag").drop_nulls().group_by("tag").len().iter_rows()))
+        for name, frame in (
+            ("registry", reg),
+            ("residence", res),
+            ("attendance_people", att.people),
+        )
+    }
     return Sample(
         cfg=cfg,
         schools=schools,
@@ -141,6 +165,7 @@ def generate(cfg: SampleConfig) -> Sample:
         data_errors=errors,
         notes=dict(w.notes),
         school_days=w.school_days,
+        cases=cases,
     )
 
 
@@ -149,7 +174,11 @@ def _capacities(w: World, reg: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, st
     one exactly one place short (an edge) and one exactly full (not flagged)."""
     rng = w.rng
     sch = w.sw.schools
-    counts = reg.filter(pl.col("status") == "enrolled").group_by("school").agg(pl.len().alias("enrolled"))
+    counts = (
+        reg.filter(pl.col("status") == "enrolled")
+        .group_by("school")
+        .agg(pl.len().alias("enrolled"))
+    )
     sch = sch.join(counts, on="school", how="left").with_columns(pl.col("enrolled").fill_null(0))
     enrolled = sch["enrolled"].to_numpy()
     cap = (np.ceil(enrolled * rng.uniform(1.08, 1.4, size=sch.height) / 50) * 50).astype(np.float64)
@@ -169,12 +198,19 @@ def _capacities(w: World, reg: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, st
         else:
             cap[i] = enrolled[i]
             tags[codes[i]] = "capacity_exactly_full"
-    frame = sch.with_columns(pl.Series("design_capacity", cap).cast(pl.Int64, strict=False)).drop("enrolled")
+    frame = sch.with_columns(pl.Series("design_capacity", cap).cast(pl.Int64, strict=False)).drop(
+        "enrolled"
+    )
     return frame.sort("school_code"), tags
 
 
 def _choose_data_errors(
-    w: World, reg: pl.DataFrame, res: pl.DataFrame, changes: pl.DataFrame, schools: pl.DataFrame, school_tags: dict[str, str]
+    w: World,
+    reg: pl.DataFrame,
+    res: pl.DataFrame,
+    changes: pl.DataFrame,
+    schools: pl.DataFrame,
+    school_tags: dict[str, str],
 ) -> list[DataError]:
     """A handful of genuinely unreadable cells on rows no planted case depends on."""
     rng = w.rng
@@ -200,30 +236,58 @@ def _choose_data_errors(
         DataError("registry", pos[3], "gender", "未知"),
         DataError("registry", pos[4], "placement", "送教"),
     ]
-    fine = [i for i, c in enumerate(schools["school_code"].to_list()) if c not in school_tags and schools["design_capacity"][i] is not None]
+    fine = [
+        i
+        for i, c in enumerate(schools["school_code"].to_list())
+        if c not in school_tags and schools["design_capacity"][i] is not None
+    ]
     if fine:
-        out.append(DataError("schools", fine[int(rng.integers(0, len(fine)))], "design_capacity", "约2000"))
+        out.append(
+            DataError("schools", fine[int(rng.integers(0, len(fine)))], "design_capacity", "约2000")
+        )
     other = changes.with_row_index("pos").filter(pl.col("change_type") == "other")
     if other.height:
         out.append(DataError("registry_changes", int(other["pos"][0]), "change_type", "调动"))
     resume = changes.with_row_index("pos").filter(pl.col("change_type") == "resume")
     if resume.height:
-        out.append(DataError("registry_changes", int(resume["pos"][0]), "change_date", f"{resume['change_date'][0].year}-02-30"))
-    moved = res.with_row_index("pos").filter(pl.col("hukou_moved_in_date").is_not_null() & pl.col("tag").is_null())
+        out.append(
+            DataError(
+                "registry_changes",
+                int(resume["pos"][0]),
+                "change_date",
+                f"{resume['change_date'][0].year}-02-30",
+            )
+        )
+    moved = res.with_row_index("pos").filter(
+        pl.col("hukou_moved_in_date").is_not_null() & pl.col("tag").is_null()
+    )
     if moved.height:
-        out.append(DataError("residence", int(moved["pos"][int(rng.integers(0, moved.height))]), "hukou_moved_in_date", "20191301"))
+        out.append(
+            DataError(
+                "residence",
+                int(moved["pos"][int(rng.integers(0, moved.height))]),
+                "hukou_moved_in_date",
+                "20191301",
+            )
+        )
     return out
 
 
 def _apply_errors(
-    errors: list[DataError], reg: pl.DataFrame, res: pl.DataFrame, changes: pl.DataFrame, schools: pl.DataFrame
+    errors: list[DataError],
+    reg: pl.DataFrame,
+    res: pl.DataFrame,
+    changes: pl.DataFrame,
+    schools: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The tables as the audit will see them: each unreadable cell unknown (null)."""
     frames = {"registry": reg, "residence": res, "registry_changes": changes, "schools": schools}
     for e in errors:
         f = frames[e.table]
         hit = pl.int_range(pl.len()) == e.position
-        frames[e.table] = f.with_columns(pl.when(hit).then(None).otherwise(pl.col(e.column)).alias(e.column))
+        frames[e.table] = f.with_columns(
+            pl.when(hit).then(None).otherwise(pl.col(e.column)).alias(e.column)
+        )
     return frames["registry"], frames["residence"], frames["registry_changes"], frames["schools"]
 
 
@@ -237,7 +301,9 @@ def _labels(reg: pl.DataFrame, res: pl.DataFrame, att: Attendance) -> dict[str, 
         .select("pid", pl.col("student_no").alias("primary_no"))
     )
     registry_person = reg.select("student_no", "school_code", pl.col("pid").alias("person_key"))
-    a = att.people.join(reg.select("rec", pl.col("student_no").alias("own_no")), on="rec", how="left").join(primary, on="pid", how="left")
+    a = att.people.join(
+        reg.select("rec", pl.col("student_no").alias("own_no")), on="rec", how="left"
+    ).join(primary, on="pid", how="left")
     attendance_person = a.select(
         "school_code", "grade", "class_name", "name", "id_number", "local_id",
         pl.coalesce("own_no", "primary_no").alias("student_no"), pl.col("pid").alias("person_key"),

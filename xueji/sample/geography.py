@@ -75,5 +75,7 @@ def build_area(county: str, n_townships: int, rng: np.random.Generator) -> Area:
 
 def elsewhere_villages(n: int, rng: np.random.Generator) -> np.ndarray:
     """12-digit codes in counties outside the city (hukou of migrant families)."""
-    county = np.array([int(c) for c in ELSEWHERE], dtype=np.int64)[rng.integers(0, len(ELSEWHERE), size=n)]
+    county = np.array([int(c) for c in ELSEWHERE], dtype=np.int64)[
+        rng.integers(0, len(ELSEWHERE), size=n)
+    ]
     return county * 10**6 + rng.integers(1, 12, size=n) * 1000 + rng.integers(1, 25, size=n)

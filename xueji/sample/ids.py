@@ -75,7 +75,11 @@ def unique_bodies(
 def date_to_int(dates: pl.Series) -> np.ndarray:
     """Dates as yyyymmdd integers."""
     return (
-        (dates.dt.year().cast(pl.Int64) * 10000 + dates.dt.month().cast(pl.Int64) * 100 + dates.dt.day().cast(pl.Int64))
+        (
+            dates.dt.year().cast(pl.Int64) * 10000
+            + dates.dt.month().cast(pl.Int64) * 100
+            + dates.dt.day().cast(pl.Int64)
+        )
         .to_numpy()
         .astype(np.int64)
     )
@@ -91,7 +95,9 @@ def mask(id_number: pl.Expr) -> pl.Expr:
 def temp_numbers(area: np.ndarray, yyyymmdd: np.ndarray, rng: np.random.Generator) -> pl.Series:
     """``L`` numbers: L + 6-digit area + 8-digit birth date + 4 digits (no check character)."""
     tail = rng.integers(0, 10000, size=area.shape[0])
-    text = pl.Series(area.astype(np.int64) * 10**12 + yyyymmdd.astype(np.int64) * 10**4 + tail).cast(pl.String)
+    text = pl.Series(
+        area.astype(np.int64) * 10**12 + yyyymmdd.astype(np.int64) * 10**4 + tail
+    ).cast(pl.String)
     return "L" + text
 
 
@@ -127,7 +133,9 @@ def j_check_ok(student_no: pl.Expr) -> pl.Expr:
     total = pl.sum_horizontal(
         [body.str.slice(i, 1).cast(pl.Int64, strict=False) * int(w) for i, w in enumerate(WEIGHTS)]
     )
-    return (pl.lit(CHECK_CHARS).str.slice(total % 11, 1) == student_no.str.slice(18, 1)).fill_null(False)
+    return (pl.lit(CHECK_CHARS).str.slice(total % 11, 1) == student_no.str.slice(18, 1)).fill_null(
+        False
+    )
 
 
 def valid_numeric(body: np.ndarray, check: np.ndarray, shape_bad: np.ndarray) -> np.ndarray:
@@ -137,6 +145,8 @@ def valid_numeric(body: np.ndarray, check: np.ndarray, shape_bad: np.ndarray) ->
     ymd = (body // 1000) % 10**8
     y, m, d = ymd // 10000, (ymd // 100) % 100, ymd % 100
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-    month_len = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)] + ((m == 2) & leap)
+    month_len = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)] + (
+        (m == 2) & leap
+    )
     real = (m >= 1) & (m <= 12) & (d >= 1) & (d <= month_len) & (y >= 1900)
     return (body > 0) & province & real & (check_index(body) == check) & ~shape_bad

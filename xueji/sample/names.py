@@ -56,9 +56,38 @@ HOMOPHONE_CHARS = (
     "影莹盈赢迎英瑛樱雅亚娅涛韬滔焘桃陶俊骏峻竣浚君军钧均菲飞非妃霏斐"
 )
 
-MINORITY_FIRST_M = ("艾力", "买买提", "阿不都", "热合曼", "伊力哈木", "努尔", "吾守尔", "扎西", "次仁")
-MINORITY_FIRST_F = ("阿依古丽", "迪丽娜尔", "古丽米拉", "热依拉", "帕提古丽", "米热", "卓玛", "央金")
-MINORITY_SECOND = ("买买提", "吐尔逊", "艾则孜", "阿不力孜", "热合曼", "吾守尔", "沙吾提", "多吉", "顿珠")
+MINORITY_FIRST_M = (
+    "艾力",
+    "买买提",
+    "阿不都",
+    "热合曼",
+    "伊力哈木",
+    "努尔",
+    "吾守尔",
+    "扎西",
+    "次仁",
+)
+MINORITY_FIRST_F = (
+    "阿依古丽",
+    "迪丽娜尔",
+    "古丽米拉",
+    "热依拉",
+    "帕提古丽",
+    "米热",
+    "卓玛",
+    "央金",
+)
+MINORITY_SECOND = (
+    "买买提",
+    "吐尔逊",
+    "艾则孜",
+    "阿不力孜",
+    "热合曼",
+    "吾守尔",
+    "沙吾提",
+    "多吉",
+    "顿珠",
+)
 
 
 def _toneless(ch: str) -> set[str]:
@@ -140,7 +169,9 @@ def name_book() -> NameBook:
     for members in by_sound.values():
         for i in members:
             # prefer a character parents also give (宇→禹 rather than an odd one)
-            others = sorted((j for j in members if j != i), key=lambda j: (chars[j] not in in_pool, j))
+            others = sorted(
+                (j for j in members if j != i), key=lambda j: (chars[j] not in in_pool, j)
+            )
             if others:
                 homophone_of[i] = others[0]
     trad = tuple(to_trad.convert(c) for c in chars)
@@ -178,9 +209,11 @@ class NameArrays:
     minority: np.ndarray
 
 
-def draw_given(rng: np.random.Generator, male: np.ndarray, book: NameBook) -> tuple[np.ndarray, np.ndarray]:
+def draw_given(
+    rng: np.random.Generator, male: np.ndarray, book: NameBook
+) -> tuple[np.ndarray, np.ndarray]:
     """Given names of one (about 12 %) or two characters, from the boys' or girls' pool."""
-    n = male.shape[0]
+    n = len(male)
     g1 = np.where(
         male,
         book.boy_pool[rng.choice(book.boy_pool.shape[0], size=n, p=book.boy_p)],
@@ -197,15 +230,19 @@ def draw_given(rng: np.random.Generator, male: np.ndarray, book: NameBook) -> tu
     return g1, g2
 
 
-def draw_names(rng: np.random.Generator, male: np.ndarray, book: NameBook, minority_rate: float = 0.001) -> NameArrays:
+def draw_names(
+    rng: np.random.Generator, male: np.ndarray, book: NameBook, minority_rate: float = 0.001
+) -> NameArrays:
     """Names for n people: surname by frequency, given name by gender, a few minority names."""
-    n = male.shape[0]
+    n = len(male)
     surname = rng.choice(len(book.surnames), size=n, p=book.surname_p)
     g1, g2 = draw_given(rng, male, book)
     minority = np.full(n, -1)
     is_min = rng.random(n) < minority_rate
     minority[is_min & male] = rng.integers(0, len(book.minority_m), size=int((is_min & male).sum()))
-    minority[is_min & ~male] = rng.integers(0, len(book.minority_f), size=int((is_min & ~male).sum()))
+    minority[is_min & ~male] = rng.integers(
+        0, len(book.minority_f), size=int((is_min & ~male).sum())
+    )
     return NameArrays(surname=surname, g1=g1, g2=g2, minority=minority)
 
 
@@ -245,18 +282,28 @@ def render(
         g2 = pl.select(pl.when(t).then(g2_t).otherwise(g2)).to_series()
     han = sur + g1 + g2
     minority = pl.select(
-        pl.when(pl.Series(male)).then(_lookup(book.minority_m, names.minority)).otherwise(_lookup(book.minority_f, names.minority))
+        pl.when(pl.Series(male))
+        .then(_lookup(book.minority_m, names.minority))
+        .otherwise(_lookup(book.minority_f, names.minority))
     ).to_series()
-    return pl.select(pl.when(pl.Series(names.minority >= 0)).then(minority).otherwise(han)).to_series().alias("name")
+    return (
+        pl.select(pl.when(pl.Series(names.minority >= 0)).then(minority).otherwise(han))
+        .to_series()
+        .alias("name")
+    )
 
 
 def has_traditional(names: NameArrays, book: NameBook) -> np.ndarray:
     """Whether writing the name traditionally changes at least one character."""
     to_trad = to_traditional()
     sur_changes = np.array([to_trad.convert(s) != s for s in book.surnames])
-    char_changes = np.array([t != c for t, c in zip(book.char_traditional, book.chars, strict=True)] + [False])
+    char_changes = np.array(
+        [t != c for t, c in zip(book.char_traditional, book.chars, strict=True)] + [False]
+    )
     return (names.minority < 0) & (
-        sur_changes[names.surname] | char_changes[names.g1] | char_changes[np.where(names.g2 >= 0, names.g2, -1)]
+        sur_changes[names.surname]
+        | char_changes[names.g1]
+        | char_changes[np.where(names.g2 >= 0, names.g2, -1)]
     )
 
 
@@ -275,7 +322,9 @@ def homophone(names: NameArrays, book: NameBook) -> tuple[NameArrays, np.ndarray
 
 def subset(names: NameArrays, idx: np.ndarray) -> NameArrays:
     """The names at positions ``idx``."""
-    return NameArrays(surname=names.surname[idx], g1=names.g1[idx], g2=names.g2[idx], minority=names.minority[idx])
+    return NameArrays(
+        surname=names.surname[idx], g1=names.g1[idx], g2=names.g2[idx], minority=names.minority[idx]
+    )
 
 
 def concat(parts: list[NameArrays]) -> NameArrays:

@@ -15,9 +15,9 @@ import polars as pl
 from xueji.sample import ids
 from xueji.sample.geography import elsewhere_villages
 from xueji.sample.names import draw_given, has_traditional, homophone
-from xueji.sample.population import id_area_for, add_resident_children, cohort, sep1, ymd
+from xueji.sample.population import add_resident_children, cohort, id_area_for, sep1, ymd
 from xueji.sample.schools import STANDARD
-from xueji.sample.table import day
+from xueji.sample.table import day, is_none
 from xueji.sample.world import World
 
 
@@ -33,6 +33,7 @@ class Picker:
         self.has_att = s["has_attendance"].to_numpy()
         self.public = (s["ownership"] == "public").to_numpy()
         self.county = s["county_code"].to_numpy()
+        self._free: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -43,10 +44,10 @@ class Picker:
         """Active-pupil records nobody has planted anything on (and not twins etc.);
         recomputed only when records were added, else kept up to date by ``take``."""
         r, p = self.w.records, self.w.people
-        if getattr(self, "_free", None) is None or self._free.shape[0] != len(r):
+        if self._free is None or self._free.shape[0] != len(r):
             self._free = (
-                np.equal(r["tag"], None)
-                & np.equal(p["tag"][r["pid"]], None)
+                is_none(r["tag"])
+                & is_none(p["tag"][r["pid"]])
                 & (r["status"] == "enrolled")
                 & (self.level[r["school"]] != "special")
             )
@@ -64,7 +65,8 @@ class Picker:
         self.w.records["tag"][chosen] = tag
         self.w.people["tag"][self.w.records["pid"][chosen]] = tag
         # a person's other records are no longer free either
-        self._free[np.isin(self.w.records["pid"], self.w.records["pid"][chosen])] = False
+        free = self.free()
+        free[np.isin(self.w.records["pid"], self.w.records["pid"][chosen])] = False
         return np.sort(chosen)
 
 
@@ -76,10 +78,14 @@ def plant_entry_age(w: World, pk: Picker) -> None:
     g1 = (r["grade"] == 1) & pk.entrant() & (r["sn_prefix"] != "J")
     young = pk.take(g1, w.cfg.plants("entry_age"), "entry_age")
     lo, hi = day(date(sy - 6, 9, 3)), day(date(sy - 5, 3, 31))
-    birth = lo + (w.rng.random(young.shape[0]) * (hi - lo)).astype(np.int64)
+    birth = lo + (w.rng.random(len(young)) * (hi - lo)).astype(np.int64)
     edge = pk.take(g1, 1, "entry_age_edge_born_1_sep")
     six = pk.take(g1, 1, "entry_age_exactly_6")  # born on the cut-off day: six, not flagged
-    for sel, b in ((young, birth), (edge, np.full(edge.shape[0], day(date(sy - 6, 9, 1)))), (six, np.full(six.shape[0], day(date(sy - 6, 8, 31))))):
+    for sel, b in (
+        (young, birth),
+        (edge, np.full(edge.shape[0], day(date(sy - 6, 9, 1)))),
+        (six, np.full(six.shape[0], day(date(sy - 6, 8, 31)))),
+    ):
         r["birth_day"][sel] = b
         p["birth_day"][r["pid"][sel]] = b
 
@@ -102,14 +108,18 @@ def plant_ids(w: World, pk: Picker) -> None:
     sel = pk.take(g, cfg.plants("id_invalid_date"), "id_invalid_date")
     year = ymd(r["birth_day"][sel]) // 10000
     bad_md = np.array([230, 231, 431, 631, 931, 1131, 1301])[rng.integers(0, 7, size=sel.shape[0])]
-    body = ids.make_body(r["id_body"][sel] // 10**11, year * 10000 + bad_md, r["id_body"][sel] % 1000)
+    body = ids.make_body(
+        r["id_body"][sel] // 10**11, year * 10000 + bad_md, r["id_body"][sel] % 1000
+    )
     r["id_body"][sel] = body
     r["id_check"][sel] = ids.check_index(body)
     r["sn_num"][sel], r["sn_check"][sel] = r["id_body"][sel], r["id_check"][sel]
     out_of_residence(sel)
 
     sel = pk.take(g, cfg.plants("id_invalid_province"), "id_invalid_province")
-    bad_prov = np.array([10, 19, 20, 24, 30, 38, 47, 55, 66, 72, 90, 99])[rng.integers(0, 12, size=sel.shape[0])]
+    bad_prov = np.array([10, 19, 20, 24, 30, 38, 47, 55, 66, 72, 90, 99])[
+        rng.integers(0, 12, size=sel.shape[0])
+    ]
     area = bad_prov * 10**4 + (r["id_body"][sel] // 10**11) % 10**4
     body = area * 10**11 + r["id_body"][sel] % 10**11
     r["id_body"][sel] = body
@@ -131,7 +141,13 @@ def plant_ids(w: World, pk: Picker) -> None:
     # student number still carries the number the pupil had before an ID change
     sel = pk.take(g, cfg.plants("student_no_old_id"), "student_no_old_id")
     pid = r["pid"][sel]
-    old = ids.unique_bodies(rng, p["id_area"][pid], ymd(p["birth_day"][pid]), p["male"][pid], taken=p["id_body"][p["resident"]])
+    old = ids.unique_bodies(
+        rng,
+        p["id_area"][pid],
+        ymd(p["birth_day"][pid]),
+        p["male"][pid],
+        taken=p["id_body"][p["resident"]],
+    )
     r["sn_num"][sel] = old
     r["sn_check"][sel] = ids.check_index(old)
 
@@ -139,14 +155,22 @@ def plant_ids(w: World, pk: Picker) -> None:
     r["sn_check"][sel] = (r["sn_check"][sel] + rng.integers(1, 11, size=sel.shape[0])) % 11
 
     sel = pk.take(r["sn_prefix"] == "L", cfg.plants("student_no_l_birth"), "student_no_l_birth")
-    shifted = r["birth_day"][sel] + rng.choice([-1, 1], size=sel.shape[0]) * rng.integers(20, 300, size=sel.shape[0])
-    r["sn_num"][sel] = (r["sn_num"][sel] // 10**12) * 10**12 + ymd(shifted) * 10**4 + r["sn_num"][sel] % 10**4
+    shifted = r["birth_day"][sel] + rng.choice([-1, 1], size=sel.shape[0]) * rng.integers(
+        20, 300, size=sel.shape[0]
+    )
+    r["sn_num"][sel] = (
+        (r["sn_num"][sel] // 10**12) * 10**12 + ymd(shifted) * 10**4 + r["sn_num"][sel] % 10**4
+    )
 
     # the registry's gender or birth date disagrees with the ID (the ID is right)
     sel = pk.take(g & (r["grade"] >= 2), cfg.plants("id_mismatch_gender"), "id_mismatch_gender")
     r["male"][sel] = ~r["male"][sel]
-    sel = pk.take(g & (r["grade"] >= 2) & ~pk.entrant(), cfg.plants("id_mismatch_birth"), "id_mismatch_birth")
-    r["birth_day"][sel] = r["birth_day"][sel] + rng.choice([-1, 1], size=sel.shape[0]) * rng.integers(30, 400, size=sel.shape[0])
+    sel = pk.take(
+        g & (r["grade"] >= 2) & ~pk.entrant(), cfg.plants("id_mismatch_birth"), "id_mismatch_birth"
+    )
+    r["birth_day"][sel] = r["birth_day"][sel] + rng.choice(
+        [-1, 1], size=sel.shape[0]
+    ) * rng.integers(30, 400, size=sel.shape[0])
 
 
 def _typo(body: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -171,14 +195,20 @@ def plant_temp_numbers(w: World, pk: Picker) -> None:
     sel = np.concatenate([stale, edge, fine])
     pid = r["pid"][sel]
     r["sn_prefix"][sel] = "L"
-    r["sn_num"][sel] = (p["home"][pid] // 10**6) * 10**12 + ymd(r["birth_day"][sel]) * 10**4 + rng.integers(0, 10**4, size=sel.shape[0])
+    r["sn_num"][sel] = (
+        (p["home"][pid] // 10**6) * 10**12
+        + ymd(r["birth_day"][sel]) * 10**4
+        + rng.integers(0, 10**4, size=sel.shape[0])
+    )
     r["sn_check"][sel] = -1
     r["id_body"][sel] = 0
     r["id_check"][sel] = -1
     p["in_residence"][pid] = False  # the register's ID would link to no record
 
 
-def _other_school(w: World, pk: Picker, sel: np.ndarray, want_att: bool | None, same_county: float) -> np.ndarray:
+def _other_school(
+    w: World, pk: Picker, sel: np.ndarray, want_att: bool | None, same_county: float
+) -> np.ndarray:
     """For each record, another school that holds its grade (-1 when none fits)."""
     r, rng = w.records, w.rng
     out = np.full(sel.shape[0], -1)
@@ -200,7 +230,7 @@ def _class_at(w: World, schools: np.ndarray, grades: np.ndarray, roomy: bool = T
     cls = w.sw.classes
     rng = w.rng
     std = np.where(cls["grade"].to_numpy() <= 6, STANDARD["primary"], STANDARD["secondary"])
-    ok = np.equal(cls["tag"].to_numpy(), None) & ((cls["size"].to_numpy() <= std - 3) | (not roomy))
+    ok = is_none(cls["tag"].to_numpy()) & ((cls["size"].to_numpy() <= std - 3) | (not roomy))
     frame = cls.select("class_id", "school", "grade").filter(pl.Series(ok))
     out = np.full(schools.shape[0], -1)
     groups = frame.group_by("school", "grade").agg("class_id")
@@ -212,7 +242,9 @@ def _class_at(w: World, schools: np.ndarray, grades: np.ndarray, roomy: bool = T
     return out
 
 
-def _add_record_copy(w: World, src: np.ndarray, school: np.ndarray, class_id: np.ndarray, **changes: np.ndarray) -> np.ndarray:
+def _add_record_copy(
+    w: World, src: np.ndarray, school: np.ndarray, class_id: np.ndarray, **changes: np.ndarray
+) -> np.ndarray:
     """A second registry record of the same people at other schools (enrolled, no
     attendance there), entered between 10 and 11 months ago: not this school year,
     and recent enough that an L number is not stale."""
@@ -222,7 +254,7 @@ def _add_record_copy(w: World, src: np.ndarray, school: np.ndarray, class_id: np
     cols["class_id"] = class_id
     cols["status"] = np.full(src.shape[0], "enrolled", dtype=object)
     lo, hi = w.as_of_day - 330, w.year_start_day - 20
-    cols["enrol_day"] = (lo + (w.rng.random(src.shape[0]) * (hi - lo))).astype(np.int32)
+    cols["enrol_day"] = (lo + (w.rng.random(len(src)) * (hi - lo))).astype(np.int32)
     cols["rows"] = np.full(src.shape[0], "none", dtype=object)
     cols.update(changes)
     return r.append(**cols)
@@ -256,7 +288,9 @@ def plant_duplicates(w: World, pk: Picker) -> None:
     bd = ymd(r["birth_day"])
     swappable = ((bd % 100) <= 12) & ((bd % 100) != (bd // 100) % 100)
     cand = g_mask() & (w.people["minority"][pid] < 0)
-    sel, other, cls = pair(pk.take(cand, cfg.plants("dup_noid_homophone"), "dup_noid_homophone"), None)
+    sel, other, cls = pair(
+        pk.take(cand, cfg.plants("dup_noid_homophone"), "dup_noid_homophone"), None
+    )
     if sel.size:
         names = w.names_of(pid[sel])
         _, can_h = homophone(names, book)
@@ -283,7 +317,9 @@ def plant_duplicates(w: World, pk: Picker) -> None:
     n_now = len(r)
     cand = np.concatenate([cand, np.zeros(n_now - cand.shape[0], dtype=bool)])
     swappable = np.concatenate([swappable, np.zeros(n_now - swappable.shape[0], dtype=bool)])
-    sel, other, cls = pair(pk.take(cand & swappable, cfg.plants("dup_typo_swapped"), "dup_typo_swapped"), None)
+    sel, other, cls = pair(
+        pk.take(cand & swappable, cfg.plants("dup_typo_swapped"), "dup_typo_swapped"), None
+    )
     if sel.size:
         typo = _typo(r["id_body"][sel], rng)
         _add_record_copy(
@@ -295,7 +331,9 @@ def plant_duplicates(w: World, pk: Picker) -> None:
 
     # both schools without attendance: a duplicate and nothing else
     no_att = (r["sn_prefix"] == "G") & ~pk.has_att[r["school"]] & ~pk.entrant()
-    sel, other, cls = pair(pk.take(no_att, cfg.plants("dup_no_attendance"), "dup_no_attendance"), False)
+    sel, other, cls = pair(
+        pk.take(no_att, cfg.plants("dup_no_attendance"), "dup_no_attendance"), False
+    )
     _add_record_copy(w, sel, other, cls)
 
 
@@ -323,7 +361,9 @@ def plant_attendance_cases(w: World, pk: Picker) -> dict[str, np.ndarray]:
         r["rows"][left] = "before_window"
 
     sep = pk.take(r["sn_prefix"] == "G", cfg.plants("separation"), "separation")
-    sep_susp = pk.take(r["sn_prefix"] == "G", cfg.plants("separation_suspended"), "separation_suspended")
+    sep_susp = pk.take(
+        r["sn_prefix"] == "G", cfg.plants("separation_suspended"), "separation_suspended"
+    )
     r["status"][sep_susp] = "suspended"
     r["status_day"][sep_susp] = w.as_of_day - rng.integers(30, 250, size=sep_susp.shape[0])
     moved = np.concatenate([sep, sep_susp])
@@ -338,7 +378,9 @@ def plant_attendance_cases(w: World, pk: Picker) -> dict[str, np.ndarray]:
     moved, target, t_cls = moved[~bad], target[~bad], t_cls[~bad]
     w.people["special_surname"][r["pid"][moved]] = True
 
-    stale = pk.take(np.ones(pk.n, dtype=bool) & ~pk.entrant(), cfg.plants("suspended_stale"), "suspended_stale")
+    stale = pk.take(
+        np.ones(pk.n, dtype=bool) & ~pk.entrant(), cfg.plants("suspended_stale"), "suspended_stale"
+    )
     r["status"][stale] = "suspended"
     r["status_day"][stale] = w.as_of_day - rng.integers(400, 900, size=stale.shape[0])
     for tag, age in (("suspended_stale_edge_366", 366), ("suspended_365_days", 365)):
@@ -351,7 +393,11 @@ def plant_attendance_cases(w: World, pk: Picker) -> dict[str, np.ndarray]:
     r["status"][s_att] = "suspended"
     r["status_day"][s_att] = w.as_of_day - rng.integers(30, 250, size=s_att.shape[0])
     r["rows"][s_att] = "full"
-    dropped = pk.take(att & (r["grade"] >= 5) & (r["sn_prefix"] == "G"), cfg.plants("inactive_attending"), "inactive_attending")
+    dropped = pk.take(
+        att & (r["grade"] >= 5) & (r["sn_prefix"] == "G"),
+        cfg.plants("inactive_attending"),
+        "inactive_attending",
+    )
     r["status"][dropped] = "dropped"
     r["status_day"][dropped] = w.as_of_day - rng.integers(30, 200, size=dropped.shape[0])
     r["rows"][dropped] = "full"
@@ -378,7 +424,11 @@ def plant_unregistered(w: World, pk: Picker) -> dict[str, np.ndarray]:
     started five school days ago (an edge) and a four-day visitor (not flagged)."""
     rng, cfg = w.rng, w.cfg
     cls = w.sw.classes
-    att_class = cls.filter(pl.Series(pk.has_att[cls["school"].to_numpy()] & (pk.level[cls["school"].to_numpy()] != "special")))
+    att_class = cls.filter(
+        pl.Series(
+            pk.has_att[cls["school"].to_numpy()] & (pk.level[cls["school"].to_numpy()] != "special")
+        )
+    )
     k = cfg.plants("unregistered")
     tags = ["unregistered"] * k + ["unregistered_edge_5_days", "visitor_4_days"]
     pick = att_class.sample(n=len(tags), with_replacement=True, seed=int(rng.integers(0, 2**31)))
@@ -392,7 +442,11 @@ def plant_unregistered(w: World, pk: Picker) -> dict[str, np.ndarray]:
     p["special_surname"][pid] = True
     p["resident"][pid] = rng.random(len(tags)) < 0.7
     p["id_area"][pid] = id_area_for(w, p["hukou"][pid], birth, np.zeros(len(tags), dtype=bool))
-    return {"pid": pid, "school": pick["school"].to_numpy(), "class_id": pick["class_id"].to_numpy()}
+    return {
+        "pid": pid,
+        "school": pick["school"].to_numpy(),
+        "class_id": pick["class_id"].to_numpy(),
+    }
 
 
 def plant_residence(w: World, pk: Picker) -> None:
@@ -408,7 +462,9 @@ def plant_residence(w: World, pk: Picker) -> None:
     sel = pk.take(in_res, cfg.plants("person_gender"), "person_gender")
     p["res_gender_flip"][r["pid"][sel]] = True
     sel = pk.take(in_res, cfg.plants("person_birth"), "person_birth")
-    p["res_birth_shift"][r["pid"][sel]] = (rng.choice([-1, 1], size=sel.shape[0]) * rng.integers(40, 300, size=sel.shape[0])).astype(np.int32)
+    p["res_birth_shift"][r["pid"][sel]] = (
+        rng.choice([-1, 1], size=sel.shape[0]) * rng.integers(40, 300, size=sel.shape[0])
+    ).astype(np.int32)
 
 
 def plant_enrolment(w: World, pk: Picker) -> None:
@@ -426,9 +482,16 @@ def plant_enrolment(w: World, pk: Picker) -> None:
         codes.setdefault(s_, []).append((a_, g_))
     sch, grade = r["school"], r["grade"]
     checked = (
-        ((grade == 1) & (listed[sch, 0] | listed[sch, 2])) | ((grade == 7) & (listed[sch, 1] | listed[sch, 2]))
+        ((grade == 1) & (listed[sch, 0] | listed[sch, 2]))
+        | ((grade == 7) & (listed[sch, 1] | listed[sch, 2]))
     ) & pk.public[sch]
-    base = checked & pk.entrant() & (r["sn_prefix"] == "G") & p["in_residence"][r["pid"]] & ~p["migrant"][r["pid"]]
+    base = (
+        checked
+        & pk.entrant()
+        & (r["sn_prefix"] == "G")
+        & p["in_residence"][r["pid"]]
+        & ~p["migrant"][r["pid"]]
+    )
     sel = pk.take(base, cfg.plants("catchment"), "catchment")
     all_villages = np.concatenate([a.villages for a in w.sw.areas.values()])
     for i in sel:
@@ -453,7 +516,11 @@ def plant_enrolment(w: World, pk: Picker) -> None:
 
     # a wrong grade typed on a record; the school's attendance copies the registry's class
     lvl = pk.level[r["school"]]
-    sel = pk.take(~pk.entrant() & ~np.isin(lvl, ["twelve_year", "special"]), cfg.plants("grade_level"), "grade_level")
+    sel = pk.take(
+        ~pk.entrant() & ~np.isin(lvl, ["twelve_year", "special"]),
+        cfg.plants("grade_level"),
+        "grade_level",
+    )
     cls = w.sw.classes
     new_rows = []
     for i in sel:
@@ -472,7 +539,10 @@ def plant_enrolment(w: World, pk: Picker) -> None:
                 "class_no": pl.Series([x[2] for x in new_rows], dtype=pl.Int16),
                 "size": pl.Series([0] * len(new_rows), dtype=pl.Int32),
             }
-        ).with_columns((pl.col("class_no").cast(pl.String) + "班").alias("class_name"), pl.lit("grade_level").alias("tag"))
+        ).with_columns(
+            (pl.col("class_no").cast(pl.String) + "班").alias("class_name"),
+            pl.lit("grade_level").alias("tag"),
+        )
         w.sw.classes = pl.concat([cls, extra.select(cls.columns)])
         r["class_id"][sel] = np.arange(start, start + len(new_rows))
 
@@ -482,7 +552,12 @@ def plant_transfers(w: World, pk: Picker) -> dict[str, np.ndarray]:
     and some with no approval or one given after the change (UNAPPROVED_TRANSFER);
     open transfers in the workflow, some waiting too long (TRANSFER_OVERDUE)."""
     r, rng, cfg = w.records, w.rng, w.cfg
-    ok_grade = (r["grade"] >= 2) & ~np.isin(r["grade"] - 1, [6, 9, 12]) & ~pk.entrant() & (r["sn_prefix"] == "G")
+    ok_grade = (
+        (r["grade"] >= 2)
+        & ~np.isin(r["grade"] - 1, [6, 9, 12])
+        & ~pk.entrant()
+        & (r["sn_prefix"] == "G")
+    )
     # the grade the pupil was in when moving must fit the new school too
     ok_grade &= pk.gmin[r["school"]] <= r["grade"] - 1
     k_base = max(4, cfg.students // 100)
@@ -501,14 +576,12 @@ def plant_transfers(w: World, pk: Picker) -> dict[str, np.ndarray]:
         w.people["tag"][r["pid"][i]] = None
     moved, src = moved[keep], src[keep]
     lo, hi = day(date(w.school_year - 1, 10, 8)), day(date(w.school_year, 7, 10))
-    change = lo + (rng.random(moved.shape[0]) * (hi - lo)).astype(np.int64)
+    change = lo + (rng.random(len(moved)) * (hi - lo)).astype(np.int64)
     weekday = (change + 3) % 7  # 1970-01-01 was a Thursday: Monday = 0
     change = change - np.where(weekday >= 5, weekday - 4, 0)
     r["enrol_day"][moved] = change.astype(np.int32)
 
-    open_ok = (
-        ~np.isin(r["grade"], [6, 9, 12]) & (r["sn_prefix"] == "G") & ~pk.entrant()
-    )
+    open_ok = ~np.isin(r["grade"], [6, 9, 12]) & (r["sn_prefix"] == "G") & ~pk.entrant()
     overdue = pk.take(open_ok, cfg.plants("transfer_overdue"), "transfer_overdue")
     in_time = pk.take(open_ok, cfg.plants("transfer_open_in_time"), "transfer_open_in_time")
     opened = np.concatenate([overdue, in_time])
@@ -534,9 +607,18 @@ def plant_placements(w: World, pk: Picker) -> str | None:
     for c in counties:
         members = np.flatnonzero(placed & (county == c))
         share = 0.15 if c == planted else 0.04
-        k = int(np.ceil(share * members.shape[0])) if c == planted else int(np.floor(share * members.shape[0]))
+        k = (
+            int(np.ceil(share * members.shape[0]))
+            if c == planted
+            else int(np.floor(share * members.shape[0]))
+        )
         # prefer pupils of the special school: 送教上门 is mostly its teachers' work
-        order = members[np.argsort(-(pk.level[r["school"][members]] == "special").astype(np.int64) + rng.random(members.shape[0]))]
+        order = members[
+            np.argsort(
+                -(pk.level[r["school"][members]] == "special").astype(np.int64)
+                + rng.random(members.shape[0])
+            )
+        ]
         r["placement"][order[:k]] = "home_delivery"
     return planted
 

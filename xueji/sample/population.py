@@ -12,7 +12,7 @@ from xueji.sample import ids
 from xueji.sample.geography import COUNTIES, OLD_ID_AREA, elsewhere_villages
 from xueji.sample.names import draw_names
 from xueji.sample.schools import BASE_SIZE
-from xueji.sample.table import NO_DATE, day
+from xueji.sample.table import NO_DATE, day, is_none
 from xueji.sample.world import World
 
 
@@ -33,7 +33,11 @@ def ymd(days: np.ndarray) -> np.ndarray:
 def sep1(years: np.ndarray | int) -> np.ndarray:
     """1 September of each year as day numbers."""
     y = np.asarray(years, dtype=np.int64)
-    return ((y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + 8).astype("datetime64[D]").astype(np.int64)
+    return (
+        ((y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + 8)
+        .astype("datetime64[D]")
+        .astype(np.int64)
+    )
 
 
 def cohort(grade: np.ndarray, school_year: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,10 +98,14 @@ def plant_class_sizes(w: World) -> None:
         size[pick] += 1 if diff > 0 else -1
     if int(size.sum()) != n_target:
         raise RuntimeError("could not balance class sizes")
-    w.sw.classes = cls.with_columns(pl.Series("size", size, dtype=pl.Int32), pl.Series("tag", tag.tolist(), dtype=pl.String))
+    w.sw.classes = cls.with_columns(
+        pl.Series("size", size, dtype=pl.Int32), pl.Series("tag", tag.tolist(), dtype=pl.String)
+    )
 
 
-def _village_draw(rng: np.random.Generator, pools: list[np.ndarray], owner: np.ndarray) -> np.ndarray:
+def _village_draw(
+    rng: np.random.Generator, pools: list[np.ndarray], owner: np.ndarray
+) -> np.ndarray:
     """One village per row from the pool of its owner (a school or a county)."""
     lengths = np.array([p.shape[0] for p in pools])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -106,7 +114,9 @@ def _village_draw(rng: np.random.Generator, pools: list[np.ndarray], owner: np.n
     return flat[offsets[owner] + pick]
 
 
-def id_area_for(w: World, hukou: np.ndarray, birth_day: np.ndarray, born_elsewhere: np.ndarray) -> np.ndarray:
+def id_area_for(
+    w: World, hukou: np.ndarray, birth_day: np.ndarray, born_elsewhere: np.ndarray
+) -> np.ndarray:
     """Area part of the ID: the county where the birth was registered, with the code in
     force then (宁乡县 430124 before 2017, 望城县 430122 before 2011)."""
     rng = w.rng
@@ -141,7 +151,9 @@ def add_pupils(w: World) -> None:
     birth = birth - older * 365 - (level == "special") * rng.integers(0, 700, size=n)
 
     first = np.where(level == "special", 1, gmin)
-    first = np.where((level == "complete_secondary") & (grade >= 10) & (rng.random(n) < 0.5), 10, first)
+    first = np.where(
+        (level == "complete_secondary") & (grade >= 10) & (rng.random(n) < 0.5), 10, first
+    )
     years_in = grade - first
     enrol = sep1(sy - years_in) + rng.integers(0, 4, size=n)
     entrant = years_in == 0
@@ -244,12 +256,26 @@ def _twins(w: World, pids: np.ndarray) -> None:
     rng = w.rng
     rec = w.records
     cls = rec["class_id"][pids]
-    cand = np.flatnonzero((cls[:-1] == cls[1:]) & (rec["sn_prefix"][pids][:-1] == "G") & (rec["sn_prefix"][pids][1:] == "G"))
+    cand = np.flatnonzero(
+        (cls[:-1] == cls[1:])
+        & (rec["sn_prefix"][pids][:-1] == "G")
+        & (rec["sn_prefix"][pids][1:] == "G")
+    )
     cand = cand[rng.random(cand.shape[0]) < 0.008]
     cand = cand[np.concatenate([[True], np.diff(cand) > 1])] if cand.size else cand
     a, b = pids[cand], pids[cand + 1]
     p = w.people
-    for col in ("birth_day", "sur", "hukou", "home", "migrant", "permit", "id_area", "in_residence", "res_code_filled"):
+    for col in (
+        "birth_day",
+        "sur",
+        "hukou",
+        "home",
+        "migrant",
+        "permit",
+        "id_area",
+        "in_residence",
+        "res_code_filled",
+    ):
         p[col][b] = p[col][a]
     p["minority"][a] = -1
     p["minority"][b] = -1
@@ -270,7 +296,12 @@ def add_inactive(w: World) -> None:
     n = w.cfg.students
     level = sch["level"].to_numpy()
     regular = cls.filter(pl.Series(level[cls["school"].to_numpy()] != "special"))
-    kinds = [("dropped", 0.003), ("transferred_out", 0.002), ("abroad", 0.0005), ("deceased", 0.0001)]
+    kinds = [
+        ("dropped", 0.003),
+        ("transferred_out", 0.002),
+        ("abroad", 0.0005),
+        ("deceased", 0.0001),
+    ]
     for status, rate in kinds:
         k = max(2, int(round(rate * n)))
         pool = regular
@@ -284,7 +315,9 @@ def add_inactive(w: World) -> None:
         school = pick["school"].to_numpy()
         county_pools = [a.villages for a in w.sw.areas.values()]
         county_idx = {c: i for i, c in enumerate(w.sw.areas)}
-        home = _village_draw(rng, county_pools, np.array([county_idx[c] for c in sch["county_code"]])[school])
+        home = _village_draw(
+            rng, county_pools, np.array([county_idx[c] for c in sch["county_code"]])[school]
+        )
         names = draw_names(rng, male, w.book)
         pid = w.people.append(
             male=male,
@@ -332,7 +365,12 @@ def _graduated(w: World) -> None:
     juniors = np.flatnonzero(np.isin(level, ["junior", "nine_year"]))
     if juniors.size == 0:
         return
-    cand = np.flatnonzero((rec["grade"] == 10) & (rec["sn_prefix"] == "G") & (rec["status"] == "enrolled") & (rec["tag"] == None))  # noqa: E711
+    cand = np.flatnonzero(
+        (rec["grade"] == 10)
+        & (rec["sn_prefix"] == "G")
+        & (rec["status"] == "enrolled")
+        & is_none(rec["tag"])
+    )
     cand = cand[rng.random(cand.shape[0]) < 0.02]
     if cand.size == 0:
         return
@@ -340,7 +378,10 @@ def _graduated(w: World) -> None:
     cls = w.sw.classes
     grade9 = cls.filter(pl.col("grade") == 9)
     first_class = dict(zip(grade9["school"].to_list(), grade9["class_id"].to_list(), strict=False))
-    keep = np.array([s in first_class and s != rec["school"][c] for s, c in zip(old_school, cand, strict=True)], dtype=bool)
+    keep = np.array(
+        [s in first_class and s != rec["school"][c] for s, c in zip(old_school, cand, strict=True)],
+        dtype=bool,
+    )
     cand, old_school = cand[keep], old_school[keep]
     w.records.append(
         pid=rec["pid"][cand],
@@ -349,7 +390,9 @@ def _graduated(w: World) -> None:
         grade=np.full(cand.shape[0], 9),
         status=np.full(cand.shape[0], "graduated", dtype=object),
         status_day=np.full(cand.shape[0], day(date(w.school_year, 6, 30)), dtype=np.int32),
-        enrol_day=np.full(cand.shape[0], int(sep1(np.array([w.school_year - 3]))[0]) + 1, dtype=np.int32),
+        enrol_day=np.full(
+            cand.shape[0], int(sep1(np.array([w.school_year - 3]))[0]) + 1, dtype=np.int32
+        ),
         male=rec["male"][cand],
         birth_day=rec["birth_day"][cand],
         is_migrant=rec["is_migrant"][cand],
@@ -371,7 +414,13 @@ def add_residents(w: World) -> None:
         # (role, count, first birth day, last birth day, tag)
         ("preschool", int(0.05 * n), day(date(sy - 6, 9, 3)), day(date(sy - 3, 8, 31)), None),
         ("teen", int(0.005 * n), day(date(sy - 18, 9, 1)), day(date(sy - 16, 8, 29)), None),
-        ("out_of_school", w.cfg.plants("out_of_school"), day(date(sy - 16, 9, 3)), day(date(sy - 6, 8, 29)), "out_of_school"),
+        (
+            "out_of_school",
+            w.cfg.plants("out_of_school"),
+            day(date(sy - 16, 9, 3)),
+            day(date(sy - 6, 8, 29)),
+            "out_of_school",
+        ),
     ]
     for role, k, lo, hi, tag in groups:
         birth = lo + (rng.random(k) * (hi - lo)).astype(np.int64)
@@ -383,13 +432,16 @@ def add_residents(w: World) -> None:
         (day(date(sy - 16, 8, 31)), None),  # sixteen on the cut-off day: not of compulsory age
     ]
     for birth_day, tag in edges:
-        add_resident_children(w, "out_of_school" if tag else "edge_not_compulsory", np.array([birth_day]), tag)
+        add_resident_children(
+            w, "out_of_school" if tag else "edge_not_compulsory", np.array([birth_day]), tag
+        )
     w.note("residents_not_of_compulsory_age", int(0.05 * n) + int(0.005 * n) + 2)
 
 
 def add_resident_children(w: World, role: str, birth: np.ndarray, tag: str | None) -> np.ndarray:
+    """Children in the population register (not pupils unless a plant makes them so)."""
     rng = w.rng
-    k = birth.shape[0]
+    k = len(birth)
     male = rng.random(k) < 0.52
     pools = [a.villages for a in w.sw.areas.values()]
     home = _village_draw(rng, pools, rng.integers(0, len(pools), size=k))
@@ -438,7 +490,13 @@ def assign_ids(w: World) -> None:
     j = np.flatnonzero(r["sn_prefix"] == "J")
     if j.size:
         # J: built by the ID rules from area and birth date, check character included
-        jb = ids.unique_bodies(rng, p["id_area"][pid[j]], ymd(p["birth_day"][pid[j]]), p["male"][pid[j]], taken=p["id_body"][res])
+        jb = ids.unique_bodies(
+            rng,
+            p["id_area"][pid[j]],
+            ymd(p["birth_day"][pid[j]]),
+            p["male"][pid[j]],
+            taken=p["id_body"][res],
+        )
         r["sn_num"][j] = jb
         r["sn_check"][j] = ids.check_index(jb)
         kind = rng.choice(["passport", "hmt_permit", "other"], size=j.shape[0], p=[0.4, 0.4, 0.2])
@@ -449,7 +507,9 @@ def assign_ids(w: World) -> None:
         hm = kind == "hmt_permit"
         if hm.any():
             area = rng.choice([810000, 820000, 830000], size=int(hm.sum()))
-            hb = ids.make_body(area, ymd(p["birth_day"][pid[j[hm]]]), ids.draw_sequence(rng, p["male"][pid[j[hm]]]))
+            hb = ids.make_body(
+                area, ymd(p["birth_day"][pid[j[hm]]]), ids.draw_sequence(rng, p["male"][pid[j[hm]]])
+            )
             other[hm] = ids.render(hb, ids.check_index(hb)).to_list()
         r["id_other"][j] = other
         r["hukou_w"][j] = None

@@ -31,7 +31,20 @@ LEVEL_ZH = {
 # records plants add to a class never push it over by accident.
 BASE_SIZE = {"primary": (36, 43), "secondary": (41, 48), "special": (6, 12)}
 STANDARD = {"primary": 45, "secondary": 50}
-BRANDS = ("育英", "启航", "博文", "华鑫", "英才", "新星", "思源", "德润", "明远", "弘毅", "致远", "景行")
+BRANDS = (
+    "育英",
+    "启航",
+    "博文",
+    "华鑫",
+    "英才",
+    "新星",
+    "思源",
+    "德润",
+    "明远",
+    "弘毅",
+    "致远",
+    "景行",
+)
 DIGITS = "零一二三四五六七八九"
 
 
@@ -77,7 +90,7 @@ def _plan_county(county: str, n: int, rng: np.random.Generator) -> list[_School]
         need = min(band[b] / per_class[b] for b in bands if per_class[b] > 0)
         # at least two schools per band: pupils need somewhere to transfer to
         cap = min(initial[b] / per_class[b] / 2 for b in bands if per_class[b] > 0)
-        k = int(min(rng.integers(lo, hi + 1), max(1, round(need)), max(1, int(cap))))
+        k = min(int(rng.integers(lo, hi + 1)), max(1, round(need)), max(1, int(cap)))
         schools.append(_School(county, level, ownership, k))
         for b in "PJS":
             band[b] -= k * per_class[b]
@@ -114,7 +127,9 @@ def _name_schools(schools: list[_School]) -> None:
             s.name = f"{p}第{chinese_ordinal(nxt(s.county, 'primary'))}小学"
         elif s.level == "primary":
             k = nxt(s.county, "brand")
-            s.name = f"{p}{BRANDS[(k - 1) % len(BRANDS)]}小学" + ("" if k <= len(BRANDS) else f"{chinese_ordinal((k - 1) // len(BRANDS) + 1)}校区")
+            s.name = f"{p}{BRANDS[(k - 1) % len(BRANDS)]}小学" + (
+                "" if k <= len(BRANDS) else f"{chinese_ordinal((k - 1) // len(BRANDS) + 1)}校区"
+            )
         elif s.level in ("junior", "complete_secondary"):
             s.name = f"{p}第{chinese_ordinal(nxt(s.county, 'middle'))}中学"
         elif s.level == "senior":
@@ -122,7 +137,9 @@ def _name_schools(schools: list[_School]) -> None:
         else:
             k = nxt(s.county, "brand")
             kind = "外国语学校" if s.level == "twelve_year" else "学校"
-            s.name = f"{p}{BRANDS[(k - 1) % len(BRANDS)]}{kind}" + ("" if k <= len(BRANDS) else f"{chinese_ordinal((k - 1) // len(BRANDS) + 1)}校区")
+            s.name = f"{p}{BRANDS[(k - 1) % len(BRANDS)]}{kind}" + (
+                "" if k <= len(BRANDS) else f"{chinese_ordinal((k - 1) // len(BRANDS) + 1)}校区"
+            )
 
 
 @dataclass
@@ -198,17 +215,21 @@ def build_schools(students: int, county: str | None, rng: np.random.Generator) -
                 rows_grade.append(g)
                 rows_no.append(c)
                 rows_size.append(int(rng.integers(lo, hi + 1)))
-    classes = pl.DataFrame(
-        {
-            "school": np.array(rows_school),
-            "grade": np.array(rows_grade, dtype=np.int8),
-            "class_no": np.array(rows_no, dtype=np.int16),
-            "size": np.array(rows_size, dtype=np.int32),
-        }
-    ).with_row_index("class_id").with_columns(
-        pl.col("class_id").cast(pl.Int64),
-        (pl.col("class_no").cast(pl.String) + "班").alias("class_name"),
-        pl.lit(None, pl.String).alias("tag"),
+    classes = (
+        pl.DataFrame(
+            {
+                "school": np.array(rows_school),
+                "grade": np.array(rows_grade, dtype=np.int8),
+                "class_no": np.array(rows_no, dtype=np.int16),
+                "size": np.array(rows_size, dtype=np.int32),
+            }
+        )
+        .with_row_index("class_id")
+        .with_columns(
+            pl.col("class_id").cast(pl.Int64),
+            (pl.col("class_no").cast(pl.String) + "班").alias("class_name"),
+            pl.lit(None, pl.String).alias("tag"),
+        )
     )
 
     areas: dict[str, Area] = {}
@@ -222,7 +243,11 @@ def build_schools(students: int, county: str | None, rng: np.random.Generator) -
 def _split(items: np.ndarray, owners: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Cut a shuffled array into ``owners`` non-empty contiguous parts."""
     items = items[rng.permutation(items.shape[0])]
-    cuts = np.sort(rng.choice(np.arange(1, items.shape[0]), size=owners - 1, replace=False)) if owners > 1 else []
+    cuts: np.ndarray | list[int] = (
+        np.sort(rng.choice(np.arange(1, items.shape[0]), size=owners - 1, replace=False))
+        if owners > 1
+        else []
+    )
     return np.split(items, cuts)
 
 
@@ -239,15 +264,23 @@ def _catchments(
     listed = rng.random(schools.height) < 0.9
     for county, area in areas.items():
         idx = [i for i in range(schools.height) if schools["county_code"][i] == county]
-        primary = [i for i in idx if public[i] and listed[i] and level[i] in ("primary", "nine_year")]
-        junior = [i for i in idx if public[i] and listed[i] and level[i] in ("junior", "complete_secondary")]
+        primary = [
+            i for i in idx if public[i] and listed[i] and level[i] in ("primary", "nine_year")
+        ]
+        junior = [
+            i
+            for i in idx
+            if public[i] and listed[i] and level[i] in ("junior", "complete_secondary")
+        ]
         if primary and area.villages.shape[0] >= len(primary):
             for i, part in zip(primary, _split(area.villages, len(primary), rng), strict=True):
                 grade = None if level[i] == "nine_year" else 1
                 rows += [(i, str(v), grade) for v in part]
                 home[i] = part
         if junior and area.townships.shape[0] >= len(junior):
-            for i, part in zip(junior, _split(np.arange(area.townships.shape[0]), len(junior), rng), strict=True):
+            for i, part in zip(
+                junior, _split(np.arange(area.townships.shape[0]), len(junior), rng), strict=True
+            ):
                 rows += [(i, str(area.townships[t]), 7) for t in part]
                 home[i] = area.villages[np.isin(area.village_township, part)]
         elif junior:

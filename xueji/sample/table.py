@@ -80,9 +80,16 @@ class Table:
             values = self.cols[name]
             if name.endswith("_day"):
                 s = pl.Series(values.astype(np.int32))
-                out[name[:-4]] = (
-                    pl.select(pl.when(s != NO_DATE).then(s).otherwise(None).cast(pl.Date)).to_series()
-                )
+                out[name[:-4]] = pl.select(
+                    pl.when(s != NO_DATE).then(s).otherwise(None).cast(pl.Date)
+                ).to_series()
             else:
-                out[name] = pl.Series(values) if values.dtype != object else pl.Series(values.tolist())
+                out[name] = (
+                    pl.Series(values) if values.dtype != object else pl.Series(values.tolist())
+                )
         return pl.DataFrame(out)
+
+
+def is_none(values: np.ndarray) -> np.ndarray:
+    """Elementwise ``is None`` over an object column, as a bool array."""
+    return np.asarray(np.equal(values, None), dtype=bool)  # type: ignore[call-overload]

@@ -12,7 +12,7 @@ from xueji.sample.attendance import Attendance
 from xueji.sample.days import working_day_before
 from xueji.sample.names import NameArrays, has_traditional, homophone, render, subset
 from xueji.sample.population import ymd
-from xueji.sample.table import NO_DATE, to_date
+from xueji.sample.table import NO_DATE, is_none, to_date
 from xueji.sample.world import World
 
 ACTIVE = ("enrolled", "suspended")
@@ -52,9 +52,20 @@ def _names(w: World, pids: np.ndarray, form: np.ndarray, res_given: bool = False
             other = pool[w.rng.integers(0, pool.shape[0], size=idx.shape[0])]
             last2 = part.g2 >= 0
             current = np.where(last2, part.g2, part.g1)
-            other = np.where(book.char_syllable[other] == book.char_syllable[current], np.roll(other, 1), other)
-            other = np.where(book.char_syllable[other] == book.char_syllable[current], book.homophone_of[current] * 0 + pool[0], other)
-            typo = NameArrays(part.surname, np.where(last2, part.g1, other), np.where(last2, other, part.g2), part.minority)
+            other = np.where(
+                book.char_syllable[other] == book.char_syllable[current], np.roll(other, 1), other
+            )
+            other = np.where(
+                book.char_syllable[other] == book.char_syllable[current],
+                book.homophone_of[current] * 0 + pool[0],
+                other,
+            )
+            typo = NameArrays(
+                part.surname,
+                np.where(last2, part.g1, other),
+                np.where(last2, other, part.g2),
+                part.minority,
+            )
             text = render(typo, male[idx], book)
         out = out.scatter(idx, text)
     return out
@@ -68,13 +79,17 @@ def registry(w: World) -> pl.DataFrame:
     n = len(r)
     g = r["sn_prefix"] == "G"
     jl = r["sn_prefix"] == "J"
-    num = ids.render(np.where(r["sn_prefix"] == "L", 10**16, r["sn_num"]), np.maximum(r["sn_check"], 0))
+    num = ids.render(
+        np.where(r["sn_prefix"] == "L", 10**16, r["sn_num"]), np.maximum(r["sn_check"], 0)
+    )
     sn_gj = pl.Series(r["sn_prefix"].astype(str)) + num
     sn_l = "L" + pl.Series(r["sn_num"]).cast(pl.String).str.zfill(18)
     student_no = pl.select(pl.when(pl.Series(g | jl)).then(sn_gj).otherwise(sn_l)).to_series()
     has_id = r["id_body"] > 0
     id_full = ids.render(np.where(has_id, r["id_body"], 10**16), np.maximum(r["id_check"], 0))
-    id_full = pl.select(pl.when(pl.Series(r["id_shape_bad"])).then(id_full.str.slice(0, 17)).otherwise(id_full)).to_series()
+    id_full = pl.select(
+        pl.when(pl.Series(r["id_shape_bad"])).then(id_full.str.slice(0, 17)).otherwise(id_full)
+    ).to_series()
     other = pl.Series(r["id_other"].tolist(), dtype=pl.String)
     id_text = pl.select(pl.when(pl.Series(has_id)).then(id_full).otherwise(other)).to_series()
     form = r["name_form"]
@@ -101,9 +116,9 @@ def registry(w: World) -> pl.DataFrame:
             "tag": pl.Series(r["tag"].tolist(), dtype=pl.String),
         }
     )
-    frame = frame.join(sch.select("school", "school_code", "county_code"), on="school", how="left").join(
-        cls.select("class_id", "class_no", "class_name"), on="class_id", how="left"
-    )
+    frame = frame.join(
+        sch.select("school", "school_code", "county_code"), on="school", how="left"
+    ).join(cls.select("class_id", "class_no", "class_name"), on="class_id", how="left")
     return frame.sort("school_code", "grade", "class_no", "student_no", "rec")
 
 
@@ -137,12 +152,18 @@ def residence(w: World) -> pl.DataFrame:
             "gender": np.where(male, "M", "F"),
             "birth_date": _dates(birth),
             "hukou_area_code": pl.Series(p["hukou"][pid]).cast(pl.String),
-            "residence_area_code": pl.Series(np.where(p["res_code_filled"][pid], p["home"][pid], 0)).cast(pl.String),
+            "residence_area_code": pl.Series(
+                np.where(p["res_code_filled"][pid], p["home"][pid], 0)
+            ).cast(pl.String),
             "residence_permit": p["permit"][pid],
             "hukou_moved_in_date": _dates(np.where(rng.random(n) < 0.6, moved, NO_DATE)),
             "tag": pl.Series(p["tag"][pid].tolist(), dtype=pl.String),
         }
-    ).with_columns(pl.when(pl.col("residence_area_code") != "0").then(pl.col("residence_area_code")).alias("residence_area_code"))
+    ).with_columns(
+        pl.when(pl.col("residence_area_code") != "0")
+        .then(pl.col("residence_area_code"))
+        .alias("residence_area_code")
+    )
     return frame.sort("hukou_area_code", "id_number")
 
 
@@ -158,7 +179,9 @@ def attendance_people(w: World, att: Attendance) -> pl.DataFrame:
         + pl.col("class_no").cast(pl.String).str.zfill(2)
         + (pl.col("att").rank("ordinal").over("school", "class_id")).cast(pl.String).str.zfill(2)
     )
-    sch = w.sw.schools.select("school", "school_code", "county_code", "att_local_ids", "att_chinese_status")
+    sch = w.sw.schools.select(
+        "school", "school_code", "county_code", "att_local_ids", "att_chinese_status"
+    )
     return (
         a.with_columns(names.alias("name"))
         .join(sch, on="school", how="left")
@@ -167,7 +190,9 @@ def attendance_people(w: World, att: Attendance) -> pl.DataFrame:
     )
 
 
-def changes_and_seed(w: World, transfers: dict[str, np.ndarray], reg: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def changes_and_seed(
+    w: World, transfers: dict[str, np.ndarray], reg: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """registry_changes (transfers, suspensions, resumptions, drop-outs) and the workflow
     seed: completed approvals for most transfers, open transfers at each step."""
     rng = w.rng
@@ -178,18 +203,68 @@ def changes_and_seed(w: World, transfers: dict[str, np.ndarray], reg: pl.DataFra
     rows: list[dict[str, object]] = []
     moved, src, change = transfers["moved"], transfers["from"], transfers["change_day"]
     for i, s, c in zip(moved, src, change, strict=True):
-        rows.append({"student_no": sn[i], "change_type": "transfer", "from_school_code": codes[s], "to_school_code": codes[r["school"][i]], "change_date": to_date(c), "rec": int(i)})
+        rows.append(
+            {
+                "student_no": sn[i],
+                "change_type": "transfer",
+                "from_school_code": codes[s],
+                "to_school_code": codes[r["school"][i]],
+                "change_date": to_date(c),
+                "rec": int(i),
+            }
+        )
     for i in np.flatnonzero(r["status"] == "suspended"):
-        rows.append({"student_no": sn[i], "change_type": "suspend", "from_school_code": codes[r["school"][i]], "to_school_code": None, "change_date": to_date(r["status_day"][i]), "rec": int(i)})
+        rows.append(
+            {
+                "student_no": sn[i],
+                "change_type": "suspend",
+                "from_school_code": codes[r["school"][i]],
+                "to_school_code": None,
+                "change_date": to_date(r["status_day"][i]),
+                "rec": int(i),
+            }
+        )
     for i in np.flatnonzero(r["status"] == "dropped"):
-        rows.append({"student_no": sn[i], "change_type": "drop", "from_school_code": codes[r["school"][i]], "to_school_code": None, "change_date": to_date(r["status_day"][i]), "rec": int(i)})
-    plain = np.flatnonzero((r["status"] == "enrolled") & np.equal(r["tag"], None) & (r["enrol_day"] < w.year_start_day))
+        rows.append(
+            {
+                "student_no": sn[i],
+                "change_type": "drop",
+                "from_school_code": codes[r["school"][i]],
+                "to_school_code": None,
+                "change_date": to_date(r["status_day"][i]),
+                "rec": int(i),
+            }
+        )
+    plain = np.flatnonzero(
+        (r["status"] == "enrolled") & is_none(r["tag"]) & (r["enrol_day"] < w.year_start_day)
+    )
     for kind, share in (("resume", 0.002), ("other", 0.001)):
         pick = rng.choice(plain, size=max(1, int(share * plain.shape[0])), replace=False)
         for i in pick:
-            when = int(r["enrol_day"][i]) + int(rng.integers(30, max(31, w.as_of_day - int(r["enrol_day"][i]) - 10)))
-            rows.append({"student_no": sn[i], "change_type": kind, "from_school_code": codes[r["school"][i]], "to_school_code": None, "change_date": to_date(when), "rec": int(i)})
-    changes = pl.DataFrame(rows, schema={"student_no": pl.String, "change_type": pl.String, "from_school_code": pl.String, "to_school_code": pl.String, "change_date": pl.Date, "rec": pl.Int64})
+            when = int(r["enrol_day"][i]) + int(
+                rng.integers(30, max(31, w.as_of_day - int(r["enrol_day"][i]) - 10))
+            )
+            rows.append(
+                {
+                    "student_no": sn[i],
+                    "change_type": kind,
+                    "from_school_code": codes[r["school"][i]],
+                    "to_school_code": None,
+                    "change_date": to_date(when),
+                    "rec": int(i),
+                }
+            )
+    changes = pl.DataFrame(
+        rows,
+        schema={
+            "student_no": pl.String,
+            "change_type": pl.String,
+            "from_school_code": pl.String,
+            "to_school_code": pl.String,
+            "change_date": pl.Date,
+            "rec": pl.Int64,
+        },
+    )
     changes = changes.sort("change_date", "student_no", "change_type")
 
     seed: list[dict[str, object]] = []
@@ -198,7 +273,14 @@ def changes_and_seed(w: World, transfers: dict[str, np.ndarray], reg: pl.DataFra
         tag = r["tag"][i]
         if tag == "unapproved_no_record":
             continue
-        done = to_date(c + (int(rng.integers(3, 21)) if tag == "unapproved_late_approval" else -int(rng.integers(0, 6))))
+        done = to_date(
+            c
+            + (
+                int(rng.integers(3, 21))
+                if tag == "unapproved_late_approval"
+                else -int(rng.integers(0, 6))
+            )
+        )
         seed.append(
             {
                 "student_no": sn[i], "from_school_code": codes[s], "to_school_code": codes[r["school"][i]],
@@ -207,15 +289,26 @@ def changes_and_seed(w: World, transfers: dict[str, np.ndarray], reg: pl.DataFra
                 "state_entered_on": done,
             }
         )  # fmt: skip
-    states = ["submitted", "receiving_school_approved", "receiving_bureau_approved", "sending_school_confirmed"]
+    states = [
+        "submitted",
+        "receiving_school_approved",
+        "receiving_bureau_approved",
+        "sending_school_confirmed",
+    ]
     cls = w.sw.classes
     for i, dest in zip(transfers["open"], transfers["to"], strict=True):
         overdue = r["tag"][i] == "transfer_overdue"
         wait = int(rng.integers(14, 41)) if overdue else int(rng.integers(1, 7))
         entered = working_day_before(w.cfg.as_of, wait, w.cfg.as_of)
         state = states[int(rng.integers(0, 4))]
-        submitted = entered if state == "submitted" else working_day_before(entered, int(rng.integers(2, 9)), w.cfg.as_of)
-        same_grade = cls.filter((pl.col("school") == int(dest)) & (pl.col("grade") == int(r["grade"][i])))
+        submitted = (
+            entered
+            if state == "submitted"
+            else working_day_before(entered, int(rng.integers(2, 9)), w.cfg.as_of)
+        )
+        same_grade = cls.filter(
+            (pl.col("school") == int(dest)) & (pl.col("grade") == int(r["grade"][i]))
+        )
         to_class = same_grade["class_name"][0] if same_grade.height else "1班"
         seed.append(
             {

@@ -99,18 +99,28 @@ class World:
     @property
     def year_start_day(self) -> int:
         """1 September of the current school year as a day number."""
-        y = self.cfg.as_of.year if self.cfg.as_of >= date(self.cfg.as_of.year, 9, 1) else self.cfg.as_of.year - 1
+        y = (
+            self.cfg.as_of.year
+            if self.cfg.as_of >= date(self.cfg.as_of.year, 9, 1)
+            else self.cfg.as_of.year - 1
+        )
         return day(date(y, 9, 1))
 
     @property
     def school_year(self) -> int:
         """Calendar year in which the current school year began."""
-        return self.cfg.as_of.year if self.cfg.as_of >= date(self.cfg.as_of.year, 9, 1) else self.cfg.as_of.year - 1
+        return (
+            self.cfg.as_of.year
+            if self.cfg.as_of >= date(self.cfg.as_of.year, 9, 1)
+            else self.cfg.as_of.year - 1
+        )
 
     def names_of(self, pids: np.ndarray) -> NameArrays:
         """Name indices of some people."""
         p = self.people
-        return NameArrays(surname=p["sur"][pids], g1=p["g1"][pids], g2=p["g2"][pids], minority=p["minority"][pids])
+        return NameArrays(
+            surname=p["sur"][pids], g1=p["g1"][pids], g2=p["g2"][pids], minority=p["minority"][pids]
+        )
 
     def note(self, key: str, count: int) -> None:
         """Count a kind of noise (reported in the manifest)."""

@@ -25,10 +25,35 @@ from xueji.sample.config import GENERATOR_VERSION
 from xueji.sample.generator import DataError, Sample
 from xueji.sample.schools import LEVEL_ZH
 
-STATUS_REG_ZH = {"enrolled": "在籍", "suspended": "休学", "transferred_out": "转出", "graduated": "毕业", "dropped": "辍学", "deceased": "死亡", "abroad": "出国出境"}
-ID_TYPE_ZH = {"resident_id": "居民身份证", "hmt_permit": "港澳台居民居住证", "passport": "护照", "other": "其他"}
-PLACEMENT_ZH = {"none": "无", "regular_class": "随班就读", "special_class": "特教班", "special_school": "特教学校", "home_delivery": "送教上门"}
-CHANGE_ZH = {"transfer": "转学", "suspend": "休学", "resume": "复学", "drop": "辍学", "other": "其他"}
+STATUS_REG_ZH = {
+    "enrolled": "在籍",
+    "suspended": "休学",
+    "transferred_out": "转出",
+    "graduated": "毕业",
+    "dropped": "辍学",
+    "deceased": "死亡",
+    "abroad": "出国出境",
+}
+ID_TYPE_ZH = {
+    "resident_id": "居民身份证",
+    "hmt_permit": "港澳台居民居住证",
+    "passport": "护照",
+    "other": "其他",
+}
+PLACEMENT_ZH = {
+    "none": "无",
+    "regular_class": "随班就读",
+    "special_class": "特教班",
+    "special_school": "特教学校",
+    "home_delivery": "送教上门",
+}
+CHANGE_ZH = {
+    "transfer": "转学",
+    "suspend": "休学",
+    "resume": "复学",
+    "drop": "辍学",
+    "other": "其他",
+}
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
 
@@ -52,7 +77,9 @@ def _apply_bad_cells(frame: pl.DataFrame, errors: list[DataError], table: str) -
     for e in errors:
         if e.table == table:
             hit = pl.int_range(pl.len()) == e.position
-            frame = frame.with_columns(pl.when(hit).then(pl.lit(e.value)).otherwise(pl.col(e.column)).alias(e.column))
+            frame = frame.with_columns(
+                pl.when(hit).then(pl.lit(e.value)).otherwise(pl.col(e.column)).alias(e.column)
+            )
     return frame
 
 
@@ -95,15 +122,26 @@ def write_registry(sample: Sample, path: Path, rng: np.random.Generator) -> dict
     notes: dict[str, int] = {}
     id_text = reg["id_number"]
     noisy = np.array(id_text.to_list(), dtype=object)
-    ends_x = np.flatnonzero(id_text.str.ends_with("X").fill_null(False).to_numpy() & (rng.random(n) < 0.3))
+    ends_x = np.flatnonzero(
+        id_text.str.ends_with("X").fill_null(False).to_numpy() & (rng.random(n) < 0.3)
+    )
     noisy[ends_x] = [v[:-1] + "x" for v in noisy[ends_x]]
-    resident = np.flatnonzero((reg["id_type"] == "resident_id").to_numpy() & id_text.str.len_chars().eq(18).fill_null(False).to_numpy())
+    resident = np.flatnonzero(
+        (reg["id_type"] == "resident_id").to_numpy()
+        & id_text.str.len_chars().eq(18).fill_null(False).to_numpy()
+    )
     k = max(3, n // 100_000)
     wide = rng.choice(resident, size=min(k, resident.shape[0]), replace=False)
     noisy[wide] = [v.translate(FULL_WIDTH) for v in noisy[wide]]
-    spaced = rng.choice(np.setdiff1d(resident, wide), size=min(k, resident.shape[0] - wide.shape[0]), replace=False)
+    spaced = rng.choice(
+        np.setdiff1d(resident, wide), size=min(k, resident.shape[0] - wide.shape[0]), replace=False
+    )
     noisy[spaced] = [f" {v} " for v in noisy[spaced]]
-    notes.update(registry_id_lowercase_x=len(ends_x), registry_id_full_width=len(wide), registry_id_padded=len(spaced))
+    notes.update(
+        registry_id_lowercase_x=len(ends_x),
+        registry_id_full_width=len(wide),
+        registry_id_padded=len(spaced),
+    )
 
     gender_pick = _choice(rng, n, [0.85, 0.1, 0.05])
     status_zh = pl.Series(rng.random(n) < 0.15)
@@ -122,7 +160,10 @@ def write_registry(sample: Sample, path: Path, rng: np.random.Generator) -> dict
         .then(pl.col("gender").replace_strict({"M": "1", "F": "2"}))
         .otherwise(pl.col("gender"))
         .alias("gender"),
-        pl.when(status_zh).then(pl.col("status").replace_strict(STATUS_REG_ZH)).otherwise(pl.col("status")).alias("status"),
+        pl.when(status_zh)
+        .then(pl.col("status").replace_strict(STATUS_REG_ZH))
+        .otherwise(pl.col("status"))
+        .alias("status"),
         pl.when((pl.col("id_type") == "resident_id") & (type_pick == 0))
         .then(None)
         .when(type_pick == 2)
@@ -149,7 +190,14 @@ def write_registry(sample: Sample, path: Path, rng: np.random.Generator) -> dict
         "is_migrant", "placement",
     )  # fmt: skip
     f = _apply_bad_cells(f, sample.data_errors, "registry")
-    f = f.rename({"id_type": "身份证件类型", "name": "姓名", "birth_date": "出生日期", "is_migrant": "是否随迁子女"})
+    f = f.rename(
+        {
+            "id_type": "身份证件类型",
+            "name": "姓名",
+            "birth_date": "出生日期",
+            "is_migrant": "是否随迁子女",
+        }
+    )
     path.write_bytes(b"\xef\xbb\xbf" + _csv_bytes(f))
     return notes
 
@@ -163,11 +211,23 @@ def write_residence(sample: Sample, path: Path) -> None:
         pl.col("birth_date").dt.strftime("%Y%m%d"),
         "hukou_area_code",
         "residence_area_code",
-        pl.when(pl.col("residence_permit")).then(pl.lit("是")).otherwise(pl.lit("否")).alias("residence_permit"),
+        pl.when(pl.col("residence_permit"))
+        .then(pl.lit("是"))
+        .otherwise(pl.lit("否"))
+        .alias("residence_permit"),
         pl.col("hukou_moved_in_date").dt.strftime("%Y%m%d"),
     )
     f = _apply_bad_cells(f, sample.data_errors, "residence")
-    f.columns = ["身份证件号", "姓名", "性别", "出生日期", "户籍地区划代码", "居住地区划代码", "是否持居住证", "户籍迁入日期"]
+    f.columns = [
+        "身份证件号",
+        "姓名",
+        "性别",
+        "出生日期",
+        "户籍地区划代码",
+        "居住地区划代码",
+        "是否持居住证",
+        "户籍迁入日期",
+    ]
     path.write_bytes(_csv_bytes(f).decode("utf-8").encode("gb18030"))
 
 
@@ -177,7 +237,10 @@ def write_changes(sample: Sample, path: Path, rng: np.random.Generator) -> None:
     zh = pl.Series(rng.random(n) < 0.2)
     f = sample.changes.select(
         "student_no",
-        pl.when(zh).then(pl.col("change_type").replace_strict(CHANGE_ZH)).otherwise(pl.col("change_type")).alias("change_type"),
+        pl.when(zh)
+        .then(pl.col("change_type").replace_strict(CHANGE_ZH))
+        .otherwise(pl.col("change_type"))
+        .alias("change_type"),
         "from_school_code",
         "to_school_code",
         pl.col("change_date").dt.strftime("%Y-%m-%d"),
@@ -215,7 +278,9 @@ def write_attendance(sample: Sample, path: Path, chunk: int = 100_000) -> int:
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
-            valid = (cols[None, :] >= first[start:stop, None]) & (cols[None, :] <= last[start:stop, None])
+            valid = (cols[None, :] >= first[start:stop, None]) & (
+                cols[None, :] <= last[start:stop, None]
+            )
             who, when = np.nonzero(valid)
             who_all = pa.array(who + start)
             code = m[start:stop][valid].astype(np.int64) + zh[who + start]
@@ -239,9 +304,13 @@ def write_sample(sample: Sample, out: Path, force: bool = False) -> dict[str, ob
         raise InputError(f"{out}: exists and is not a folder (choose another --out)")
     if out.exists() and any(out.iterdir()):
         if not force:
-            raise InputError(f"{out}: folder is not empty (use --force to replace the sample in it)")
+            raise InputError(
+                f"{out}: folder is not empty (use --force to replace the sample in it)"
+            )
         if not (out / "manifest.json").is_file():
-            raise InputError(f"{out}: folder holds files that are not a generated sample; refusing to replace it")
+            raise InputError(
+                f"{out}: folder holds files that are not a generated sample; refusing to replace it"
+            )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     if tmp.exists():
@@ -281,7 +350,9 @@ def _write_all(sample: Sample, folder: Path) -> dict[str, object]:
     for name, frame in sample.labels.items():
         frame.write_parquet(folder / "labels" / f"{name}.parquet")
     manifest = _manifest(sample, rows, {**sample.notes, **notes})
-    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     return manifest
 
 
@@ -313,18 +384,47 @@ def _manifest(sample: Sample, attendance_rows: int, notes: dict[str, int]) -> di
         "files": {
             "schools.csv": {"table": "schools", "encoding": "gb18030", "headers": "chinese"},
             "catchments.xlsx": {"table": "catchments", "encoding": "xlsx", "headers": "chinese"},
-            "registry.csv": {"table": "registry", "encoding": "utf-8-sig", "headers": "english, four chinese"},
-            "attendance.parquet": {"table": "attendance", "encoding": "parquet", "headers": "english"},
+            "registry.csv": {
+                "table": "registry",
+                "encoding": "utf-8-sig",
+                "headers": "english, four chinese",
+            },
+            "attendance.parquet": {
+                "table": "attendance",
+                "encoding": "parquet",
+                "headers": "english",
+            },
             "residence.csv": {"table": "residence", "encoding": "gb18030", "headers": "chinese"},
-            "registry_changes.csv": {"table": "registry_changes", "encoding": "utf-8", "headers": "english"},
-            "transfers_seed.csv": {"table": None, "encoding": "utf-8", "headers": "english", "note": "workflow state: load with xueji.workflow.seed_transfers"},
-            "truth.csv": {"table": None, "encoding": "utf-8", "headers": "english", "note": "every finding the rules imply"},
+            "registry_changes.csv": {
+                "table": "registry_changes",
+                "encoding": "utf-8",
+                "headers": "english",
+            },
+            "transfers_seed.csv": {
+                "table": None,
+                "encoding": "utf-8",
+                "headers": "english",
+                "note": "workflow state: load with xueji.workflow.seed_transfers",
+            },
+            "truth.csv": {
+                "table": None,
+                "encoding": "utf-8",
+                "headers": "english",
+                "note": "every finding the rules imply",
+            },
             "expected_data_errors.csv": {"table": None, "encoding": "utf-8", "headers": "english"},
             "labels/registry_person.parquet": {"table": None, "note": "true person of each record"},
-            "labels/attendance_person.parquet": {"table": None, "note": "true student_no of each attendee (null: unregistered)"},
-            "labels/residence_person.parquet": {"table": None, "note": "true student_no of each resident (null: not in the registry)"},
+            "labels/attendance_person.parquet": {
+                "table": None,
+                "note": "true student_no of each attendee (null: unregistered)",
+            },
+            "labels/residence_person.parquet": {
+                "table": None,
+                "note": "true student_no of each resident (null: not in the registry)",
+            },
         },
         "findings_by_rule": dict(sorted(truth.group_by("rule").len().iter_rows())),
         "findings_by_kind": dict(sorted(truth.group_by("kind").len().iter_rows())),
         "noise_not_flagged": dict(sorted(notes.items())),
+        "rows_by_case_tag": sample.cases,
     }
