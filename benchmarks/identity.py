@@ -49,7 +49,11 @@ def pair_metrics(clusters: pl.DataFrame, labels: pl.DataFrame) -> dict[str, floa
         n = j.group_by(keys).len()["len"].cast(pl.Int64)
         return int((n * (n - 1) // 2).sum())
 
-    predicted, truth, both = pairs(["cluster"]), pairs(["person_key"]), pairs(["cluster", "person_key"])
+    predicted, truth, both = (
+        pairs(["cluster"]),
+        pairs(["person_key"]),
+        pairs(["cluster", "person_key"]),
+    )
     precision = both / predicted if predicted else 1.0
     recall = both / truth if truth else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -79,7 +83,10 @@ def dataset(size: int, seed: int, workdir: Path) -> tuple[Path, Path]:
         synth = synth_registry(size, seed=seed)
         synth.registry.write_parquet(reg_path)
         synth.labels.write_parquet(lab_path)
-        print(f"  generated {synth.registry.height:,} records in {time.perf_counter() - t0:.1f}s → {reg_path}", flush=True)
+        print(
+            f"  generated {synth.registry.height:,} records in {time.perf_counter() - t0:.1f}s → {reg_path}",
+            flush=True,
+        )
     return reg_path, lab_path
 
 
@@ -138,7 +145,9 @@ def worker_splink(reg_path: Path, lab_path: Path) -> dict[str, Any]:
     clusters, n_pairs, timings = run_splink(feat)
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
-    clusters = clusters.select(pl.col("unique_id").alias("_row"), pl.col("cluster_id").alias("cluster"))
+    clusters = clusters.select(
+        pl.col("unique_id").alias("_row"), pl.col("cluster_id").alias("cluster")
+    )
     return {
         "records": reg.height,
         "pairs": n_pairs,
@@ -165,7 +174,9 @@ def worker_attendance(reg_path: Path, lab_path: Path, seed: int) -> dict[str, An
     att = synth_attendance(synth, seed=seed, days=2)
     cfg = load_config()
     feat = registry_features(synth.registry)
-    rec = feat.join(dedupe_registry(feat, dedupe_spec(cfg)).records.select("_row", "person_id"), on="_row")
+    rec = feat.join(
+        dedupe_registry(feat, dedupe_spec(cfg)).records.select("_row", "person_id"), on="_row"
+    )
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     res = link_attendance(
@@ -180,13 +191,17 @@ def worker_attendance(reg_path: Path, lab_path: Path, seed: int) -> dict[str, An
     cpu = time.process_time() - cpu0
     keys = ["school_code", "grade", "class_name", "name", "id_number", "local_id"]
     j = persons.join(att.labels, on=keys, how="left", nulls_equal=True).join(
-        synth.labels.select(pl.col("_row").alias("record_row"), pl.col("person_key").alias("linked_key")),
+        synth.labels.select(
+            pl.col("_row").alias("record_row"), pl.col("person_key").alias("linked_key")
+        ),
         on="record_row",
         how="left",
     )
     real = j.filter(pl.col("person_key").is_not_null())
     right = real.filter(pl.col("linked_key") == pl.col("person_key")).height
-    wrong = real.filter(pl.col("linked_key").is_not_null() & (pl.col("linked_key") != pl.col("person_key"))).height
+    wrong = real.filter(
+        pl.col("linked_key").is_not_null() & (pl.col("linked_key") != pl.col("person_key"))
+    ).height
     unreg = j.filter(pl.col("person_key").is_null())
     return {
         "rows": att.attendance.height,
@@ -195,7 +210,8 @@ def worker_attendance(reg_path: Path, lab_path: Path, seed: int) -> dict[str, An
         "right": right / real.height,
         "wrong": wrong / real.height,
         "unregistered": unreg.height,
-        "unregistered_linked": unreg.filter(pl.col("record_row").is_not_null()).height / max(unreg.height, 1),
+        "unregistered_linked": unreg.filter(pl.col("record_row").is_not_null()).height
+        / max(unreg.height, 1),
         "pairs": sum(res.counts.values()),
         "pairs_by_key": res.counts,
         "wall": wall,
@@ -216,7 +232,9 @@ def worker_sample(folder: Path) -> dict[str, Any]:
 
     logger.remove()
     manifest_path = folder / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    manifest = (
+        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    )
     as_of = date.fromisoformat(manifest.get("as_of", "2026-11-20"))
     inputs = load_inputs(folder)
     t0 = time.perf_counter()
@@ -224,7 +242,9 @@ def worker_sample(folder: Path) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     labels = folder / "labels"
     reg = inputs.tables["registry"].select("_row", "student_no", "school_code").collect()
-    rp = pl.read_parquet(labels / "registry_person.parquet").select("student_no", "school_code", "person_key")
+    rp = pl.read_parquet(labels / "registry_person.parquet").select(
+        "student_no", "school_code", "person_key"
+    )
     key_of = reg.join(rp, on=["student_no", "school_code"], how="left").select("_row", "person_key")
     out: dict[str, Any] = {"records": reg.height, "wall": wall, "peak_mb": _peak_mb()}
     lab = key_of.filter(pl.col("person_key").is_not_null()).with_columns(
@@ -232,32 +252,49 @@ def worker_sample(folder: Path) -> dict[str, Any]:
     )
     clusters = ident.records.select("_row", pl.col("person_id").alias("cluster"))
     out |= {f"dedupe_{k}": v for k, v in pair_metrics(clusters, lab).items()}
-    linked_key = key_of.select(pl.col("_row").alias("record_row"), pl.col("person_key").alias("linked_key"))
+    linked_key = key_of.select(
+        pl.col("_row").alias("record_row"), pl.col("person_key").alias("linked_key")
+    )
 
     def score(links: pl.DataFrame, truth: pl.DataFrame, keys: list[str], prefix: str) -> None:
-        j = links.join(truth, on=keys, how="left", nulls_equal=True).join(linked_key, on="record_row", how="left")
-        real = j.filter(pl.col("person_key").is_not_null())
+        j = links.join(truth, on=keys, how="left", nulls_equal=True).join(
+            linked_key, on="record_row", how="left"
+        )
+        real = j.filter(pl.col("student_no").is_not_null())
         right = real.filter(pl.col("linked_key") == pl.col("person_key")).height
-        wrong = real.filter(pl.col("linked_key").is_not_null() & (pl.col("linked_key") != pl.col("person_key"))).height
-        none = j.filter(pl.col("person_key").is_null())
+        wrong = real.filter(
+            pl.col("linked_key").is_not_null() & (pl.col("linked_key") != pl.col("person_key"))
+        ).height
+        none = j.filter(pl.col("student_no").is_null())
         out.update(
             {
                 f"{prefix}_n": j.height,
                 f"{prefix}_right": right / max(real.height, 1),
                 f"{prefix}_wrong": wrong / max(real.height, 1),
                 f"{prefix}_none": none.height,
-                f"{prefix}_none_linked": none.filter(pl.col("record_row").is_not_null()).height / max(none.height, 1),
+                f"{prefix}_none_linked": none.filter(pl.col("record_row").is_not_null()).height
+                / max(none.height, 1),
             }
         )
 
     ap_path = labels / "attendance_person.parquet"
     if ap_path.exists() and ident.attendance_persons.height:
         keys = ["school_code", "grade", "class_name", "name", "id_number", "local_id"]
-        ap = pl.read_parquet(ap_path).select(*keys, "person_key").with_columns(pl.col("grade").cast(pl.Int64))
+        # the labels keep the raw text; the loader turns full-width spaces into spaces
+        from xueji.io.normalise import clean_text
+
+        ap = pl.read_parquet(ap_path).select(*keys, "student_no", "person_key")
+        ap = ap.with_columns(
+            pl.col("grade").cast(pl.Int64), clean_text(pl.col("name")).alias("name")
+        )
         score(ident.attendance_persons, ap.unique(keys), keys, "attendance")
     rs_path = labels / "residence_person.parquet"
     if rs_path.exists() and ident.residence_links.height:
-        rs = pl.read_parquet(rs_path).select("id_number", "person_key").unique("id_number")
+        rs = (
+            pl.read_parquet(rs_path)
+            .select("id_number", "student_no", "person_key")
+            .unique("id_number")
+        )
         score(ident.residence_links, rs, ["id_number"], "residence")
     return out
 
@@ -265,7 +302,9 @@ def worker_sample(folder: Path) -> dict[str, Any]:
 def run_worker(*args: str) -> dict[str, Any]:
     """Run one measurement in a fresh process; its last stdout line is JSON."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=os.environ | {"POLARS_VERBOSE": "0"})
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, check=False, env=os.environ | {"POLARS_VERBOSE": "0"}
+    )
     if proc.returncode != 0:
         raise SystemExit(f"worker {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -282,13 +321,17 @@ def _row(size: int, system: str, r: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/xueji-identity-bench"))
     parser.add_argument("--no-splink", action="store_true", help="Skip splink.")
     parser.add_argument("--no-attendance", action="store_true", help="Skip attendance linking.")
-    parser.add_argument("--sample", type=Path, help="Also score this `xueji sample generate` output folder.")
+    parser.add_argument(
+        "--sample", type=Path, help="Also score this `xueji sample generate` output folder."
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -306,7 +349,10 @@ def main() -> None:
         return
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    print(f"identity benchmark: seed {args.seed}, {os.cpu_count()} cores, data in {args.workdir}", flush=True)
+    print(
+        f"identity benchmark: seed {args.seed}, {os.cpu_count()} cores, data in {args.workdir}",
+        flush=True,
+    )
     results: list[tuple[int, str, dict[str, Any]]] = []
     attendance: list[tuple[int, dict[str, Any]]] = []
     for size in args.sizes:
@@ -317,15 +363,21 @@ def main() -> None:
             results.append((size, "splink", run_worker("splink", str(reg_path), str(lab_path))))
             print(f"  {size:,}: splink done ({results[-1][2]['wall']:.1f}s)", flush=True)
         if not args.no_attendance:
-            attendance.append((size, run_worker("attendance", str(reg_path), str(lab_path), str(args.seed))))
+            attendance.append(
+                (size, run_worker("attendance", str(reg_path), str(lab_path), str(args.seed)))
+            )
             print(f"  {size:,}: attendance done ({attendance[-1][1]['wall']:.1f}s)", flush=True)
 
     print("\nDuplicates (registry deduplication), pairwise against the true person:")
-    print(f"{'records':>10}  {'system':<7} {'pairs/rec':>9}  {'precision':>9}  {'recall':>7}  {'F1':>7}  {'twins mrg':>9}  {'wall s':>8}  {'cpu s':>7}  {'peak MB':>8}")
+    print(
+        f"{'records':>10}  {'system':<7} {'pairs/rec':>9}  {'precision':>9}  {'recall':>7}  {'F1':>7}  {'twins mrg':>9}  {'wall s':>8}  {'cpu s':>7}  {'peak MB':>8}"
+    )
     for size, system, r in results:
         print(_row(size, system, r))
     if not args.no_splink:
-        print("\nxueji against splink in the same run (targets: F1 at least splink's, wall at most 1/3):")
+        print(
+            "\nxueji against splink in the same run (targets: F1 at least splink's, wall at most 1/3):"
+        )
         by = {(s, k): r for s, k, r in results}
         for size in args.sizes:
             x, s = by[(size, "xueji")], by[(size, "splink")]
@@ -336,7 +388,9 @@ def main() -> None:
             )
     if attendance:
         print("\nAttendance linking (synthetic attendance of those registries, 2 days):")
-        print(f"{'records':>10}  {'persons':>9}  {'right':>8}  {'wrong':>8}  {'unreg linked':>12}  {'pairs/person':>12}  {'wall s':>7}  {'cpu s':>6}  {'peak MB':>8}")
+        print(
+            f"{'records':>10}  {'persons':>9}  {'right':>8}  {'wrong':>8}  {'unreg linked':>12}  {'pairs/person':>12}  {'wall s':>7}  {'cpu s':>6}  {'peak MB':>8}"
+        )
         for size, r in attendance:
             print(
                 f"{size:>10,}  {r['persons']:>9,}  {r['right'] * 100:>7.3f}%  {r['wrong'] * 100:>7.3f}%  "
@@ -344,15 +398,23 @@ def main() -> None:
             )
     if args.sample:
         r = run_worker("sample", str(args.sample))
-        print(f"\nSample folder {args.sample} (resolve_identities end to end, {r['records']:,} records, {r['wall']:.1f}s, {r['peak_mb']:.0f} MB):")
-        print(f"  duplicates: precision {r['dedupe_precision']:.4f} recall {r['dedupe_recall']:.4f} F1 {r['dedupe_f1']:.4f}")
-        for prefix, what, none in (("attendance", "attendance persons", "unregistered"), ("residence", "residence rows", "with no record")):
+        print(
+            f"\nSample folder {args.sample} (resolve_identities end to end, {r['records']:,} records, {r['wall']:.1f}s, {r['peak_mb']:.0f} MB):"
+        )
+        print(
+            f"  duplicates: precision {r['dedupe_precision']:.4f} recall {r['dedupe_recall']:.4f} F1 {r['dedupe_f1']:.4f}"
+        )
+        for prefix, what, none in (
+            ("attendance", "attendance persons", "unregistered"),
+            ("residence", "residence rows", "with no record"),
+        ):
             if f"{prefix}_n" in r:
                 print(
                     f"  {what}: {r[f'{prefix}_n']:,}, linked right {r[f'{prefix}_right'] * 100:.3f}%, "
                     f"wrong {r[f'{prefix}_wrong'] * 100:.3f}%; {none}: {r[f'{prefix}_none']:,}, "
                     f"of which linked {r[f'{prefix}_none_linked'] * 100:.2f}%"
                 )
+
 
 if __name__ == "__main__":
     main()

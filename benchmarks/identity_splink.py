@@ -25,7 +25,17 @@ from typing import Any
 
 import polars as pl
 
-SPLINK_COLUMNS = ("unique_id", "id_number", "name_key", "pinyin", "birth_date", "birth_date_swapped", "gender", "county", "hukou")
+SPLINK_COLUMNS = (
+    "unique_id",
+    "id_number",
+    "name_key",
+    "pinyin",
+    "birth_date",
+    "birth_date_swapped",
+    "gender",
+    "county",
+    "hukou",
+)
 CLUSTER_THRESHOLD = 0.9
 
 
@@ -97,10 +107,16 @@ def run_splink(features: pl.DataFrame) -> tuple[pl.DataFrame, int, dict[str, flo
     db_api = DuckDBAPI()
     table = db_api.register(features.select(list(SPLINK_COLUMNS)).to_arrow())
     linker = Linker(table, splink_settings(), log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match([block_on("id_number")], recall=0.7)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("id_number")], recall=0.7
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("pinyin", "birth_date"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("county", "birth_date", "gender"))
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("pinyin", "birth_date")
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("county", "birth_date", "gender")
+    )
     t1 = time.perf_counter()
     pairs = linker.inference.predict()
     n_pairs = int(pairs.as_duckdbpyrelation().aggregate("count(*)").fetchall()[0][0])

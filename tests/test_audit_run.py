@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import stat
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from rich.console import Console
 from xueji.audit.history import count_runs
 from xueji.audit.progress import TerminalProgress
 from xueji.db import make_engine
+from xueji.rules.catalogue import all_rules
 
 CONTRACT_COLUMNS = [
     "violation_id", "rule", "severity", "county_code", "school_code", "grade", "class_name",
@@ -206,3 +208,22 @@ def test_class_findings_name_the_class_not_a_student(tmp_path: Path, db: str) ->
     assert audit(night(tmp_path / "data", rows), db, "--out", out).exit_code == 0
     v = violations(out).filter(pl.col("rule") == "OVERSIZED_CLASS")
     assert v.select("school_code", "grade", "class_name", "severity", "student_no").rows() == [(B, 7, "3班", "high", None)]
+
+
+def test_a_failing_rule_is_reported_and_the_others_still_run(tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(_ctx: object) -> pl.LazyFrame:
+        # A plan that only fails when it runs (as a bug in a rule would).
+        return pl.LazyFrame({"x": ["not a number"]}).select(pl.col("x").cast(pl.Int64))
+
+    rules = tuple(replace(r, build=broken) if r.code == "GRADE_LEVEL" else r for r in all_rules())
+    monkeypatch.setattr("xueji.audit.context.all_rules", lambda: rules)
+    out = tmp_path / "run1"
+    result = audit(_night(tmp_path), db, "--out", out)
+    assert result.exit_code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: 1 rule(s) failed (GRADE_LEVEL: InvalidOperationError")
+    assert last.endswith("the run folder holds the other rules' findings")
+    assert sorted(violations(out)["rule"].to_list()) == ["ID_INVALID", "STUDENT_NO_MISMATCH"]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rules"]["GRADE_LEVEL"]["status"] == "failed"
+    assert summary["failed_rules"][0]["rule"] == "GRADE_LEVEL"

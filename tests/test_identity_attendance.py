@@ -38,7 +38,9 @@ def reg(name: str, **kw: Any) -> dict[str, Any]:
     return row
 
 
-REGISTRY = [reg(n) for n in IDS] + [reg("张伟", student_no="G" + IDS["张伟"], school_code="4301040009", status="transferred_out")]
+REGISTRY = [reg(n) for n in IDS] + [
+    reg("张伟", student_no="G" + IDS["张伟"], school_code="4301040009", status="transferred_out")
+]
 # twins 张伟/张玮 in one class; 张伟 also has an old record elsewhere (row 7)
 
 
@@ -47,7 +49,9 @@ def days(n: int = 3, **kw: Any) -> list[dict[str, Any]]:
     return [{**base, **kw, "date": date(2026, 11, 2) + timedelta(days=i)} for i in range(n)]
 
 
-def link(*attendees: list[dict[str, Any]], registry: list[dict[str, Any]] | None = None, **cfg: Any) -> pl.DataFrame:
+def link(
+    *attendees: list[dict[str, Any]], registry: list[dict[str, Any]] | None = None, **cfg: Any
+) -> pl.DataFrame:
     rows = [r for a in attendees for r in a]
     tables = typed_tables(registry=registry or REGISTRY, attendance=rows)
     ident = resolve_identities(tables, default_config(**cfg), AS_OF)
@@ -76,7 +80,12 @@ ROW = {n: i + 1 for i, n in enumerate(IDS)}
         ("李 娜", None, "name_in_class", ROW["李娜"]),
         ("李那", None, "name_in_class", ROW["李娜"]),  # homophone
         ("單小紅", None, "name_in_class", ROW["单小红"]),
-        ("王芳", IDS["王芳"][:17] + ("0" if IDS["王芳"][-1] != "0" else "1"), "name_in_class", ROW["王芳"]),  # mistyped ID
+        (
+            "王芳",
+            IDS["王芳"][:17] + ("0" if IDS["王芳"][-1] != "0" else "1"),
+            "name_in_class",
+            ROW["王芳"],
+        ),  # mistyped ID
     ],
 )
 def test_links(written: str, id_number: str | None, method: str, row: int) -> None:
@@ -123,7 +132,12 @@ def test_a_valid_id_of_nobody_is_not_linked_by_name() -> None:
 
 def test_unregistered_child() -> None:
     p = one(link(days(name="赵六")), "赵六")
-    assert p["method"] == "unlinked" and p["record_row"] is None and p["person_id"] is None and p["score"] == 0.0
+    assert (
+        p["method"] == "unlinked"
+        and p["record_row"] is None
+        and p["person_id"] is None
+        and p["score"] == 0.0
+    )
 
 
 def test_ambiguous_homophone_between_twins_stays_unlinked() -> None:
@@ -148,7 +162,10 @@ def test_a_typo_links_one_to_one() -> None:
 def test_local_id_gathers_spellings_across_days() -> None:
     persons = link(
         days(4, name="李娜", local_id="2015001"),
-        [{**d, "date": d["date"] + timedelta(days=7)} for d in days(1, name="李那", local_id="2015001")],
+        [
+            {**d, "date": d["date"] + timedelta(days=7)}
+            for d in days(1, name="李那", local_id="2015001")
+        ],
     )
     assert persons.height == 1
     p = persons.to_dicts()[0]
@@ -158,7 +175,10 @@ def test_local_id_gathers_spellings_across_days() -> None:
 def test_local_id_method_when_only_another_spelling_links() -> None:
     persons = link(
         days(4, name="小娜", local_id="2015001"),  # what the school usually writes: not linkable
-        [{**d, "date": d["date"] + timedelta(days=7)} for d in days(1, name="李娜", local_id="2015001")],
+        [
+            {**d, "date": d["date"] + timedelta(days=7)}
+            for d in days(1, name="李娜", local_id="2015001")
+        ],
     )
     p = persons.to_dicts()[0]
     assert (p["name"], p["method"], p["record_row"]) == ("小娜", "local_id", ROW["李娜"])

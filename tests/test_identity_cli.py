@@ -62,7 +62,9 @@ def test_explain_config_lists_blocking_keys_and_levels() -> None:
 
 
 def test_explain_config_counts_candidate_pairs(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["identity", "explain-config", "--data", str(folder(tmp_path))])
+    result = CliRunner().invoke(
+        main, ["identity", "explain-config", "--data", str(folder(tmp_path))]
+    )
     assert result.exit_code == 0, result.output
     out = result.stdout
     dedupe = out[out.index("[registry_dedupe]") : out.index("[attendance]")]
@@ -83,7 +85,10 @@ def test_explain_config_rejects_a_bad_profile(tmp_path: Path) -> None:
 
 
 def test_explain_shows_cluster_links_and_masks_ids(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["identity", "explain", "G" + A, "--data", str(folder(tmp_path)), "--as-of", "2026-11-20"])
+    result = CliRunner().invoke(
+        main,
+        ["identity", "explain", "G" + A, "--data", str(folder(tmp_path)), "--as-of", "2026-11-20"],
+    )
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert A not in out and TYPO not in out  # masked on screen
@@ -96,17 +101,40 @@ def test_explain_shows_cluster_links_and_masks_ids(tmp_path: Path) -> None:
 
 
 def test_explain_json_with_ids(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["identity", "explain", "G" + TWIN, "--data", str(folder(tmp_path)), "--json", "--show-ids"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "identity",
+            "explain",
+            "G" + TWIN,
+            "--data",
+            str(folder(tmp_path)),
+            "--json",
+            "--show-ids",
+        ],
+    )
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert [r["id_number"] for r in info["records"]] == [TWIN]
     (att,) = info["attendance_persons"]
-    assert att["method"] == "masked_id_name" and att["evidence"]["levels"]["id_number"] == "masked_consistent"
+    assert (
+        att["method"] == "masked_id_name"
+        and att["evidence"]["levels"]["id_number"] == "masked_consistent"
+    )
     assert info["residence_links"] == []
 
 
 def test_explain_unknown_student(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["identity", "explain", "G" + valid_id("430105", "20100101", 1), "--data", str(folder(tmp_path))])
+    result = CliRunner().invoke(
+        main,
+        [
+            "identity",
+            "explain",
+            "G" + valid_id("430105", "20100101", 1),
+            "--data",
+            str(folder(tmp_path)),
+        ],
+    )
     assert result.exit_code == 2
     assert "no such record in the registry" in result.stderr
     assert "Traceback" not in result.output

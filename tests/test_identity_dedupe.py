@@ -49,7 +49,11 @@ def rec(no: str, id_number: str | None, name: str, **kw: Any) -> dict[str, Any]:
 def groups(rows: list[dict[str, Any]], **cfg: Any) -> list[set[int]]:
     """The duplicate groups (sets of 1-based rows) that resolution finds."""
     ident = resolve_identities(typed_tables(registry=rows), default_config(**cfg), AS_OF)
-    g = ident.records.filter(pl.col("dup_group_id").is_not_null()).group_by("dup_group_id").agg("_row")
+    g = (
+        ident.records.filter(pl.col("dup_group_id").is_not_null())
+        .group_by("dup_group_id")
+        .agg("_row")
+    )
     return sorted((set(r) for r in g["_row"].to_list()), key=min)
 
 
@@ -69,8 +73,14 @@ OTHER = {"school_code": "4301040002", "grade": 5}
         ("L number", rec(L1, None, "张伟", **OTHER)),
         ("L number, homophone", rec(L1, None, "张玮", **OTHER)),
         ("L number, traditional and spaced", rec(L1, None, "張 偉", **OTHER)),
-        ("L number, day and month swapped", rec(L1, None, "张伟", birth_date=date(2015, 12, 3), **OTHER)),
-        ("typo, swapped date, homophone", rec("G" + sub(A, 2), sub(A, 2), "张炜", birth_date=date(2015, 12, 3), **OTHER)),
+        (
+            "L number, day and month swapped",
+            rec(L1, None, "张伟", birth_date=date(2015, 12, 3), **OTHER),
+        ),
+        (
+            "typo, swapped date, homophone",
+            rec("G" + sub(A, 2), sub(A, 2), "张炜", birth_date=date(2015, 12, 3), **OTHER),
+        ),
         ("J number without ID", rec("J430104201503120019", None, "张伟", **OTHER)),
     ],
 )
@@ -84,13 +94,25 @@ def test_duplicates_are_found(case: str, second: dict[str, Any]) -> None:
         ("twins: two valid IDs, homophone names", rec("G" + TWIN, TWIN, "张玮")),
         ("twins: two valid IDs, same surname and date", rec("G" + TWIN, TWIN, "张强")),
         ("twin on an L number, homophone, same school and grade", rec(L1, None, "张玮")),
-        ("three edits away", rec("G" + sub(sub(sub(A, 3), 8), 15), sub(sub(sub(A, 3), 8), 15), "张伟", **OTHER)),
-        ("sibling: different birth date", rec(L1, None, "张玮", birth_date=date(2016, 5, 1), **OTHER)),
+        (
+            "three edits away",
+            rec("G" + sub(sub(sub(A, 3), 8), 15), sub(sub(sub(A, 3), 8), 15), "张伟", **OTHER),
+        ),
+        (
+            "sibling: different birth date",
+            rec(L1, None, "张玮", birth_date=date(2016, 5, 1), **OTHER),
+        ),
         ("different sound", rec(L1, None, "张华", **OTHER)),
         ("different gender", rec(L1, None, "张伟", gender="F", **OTHER)),
         ("unknown gender", rec(L1, None, "张伟", gender=None, **OTHER)),
-        ("namesake in another county", rec("L430181201503120001", None, "张伟", hukou_area_code="430181002003", **OTHER)),
-        ("swapped date that is the same date", rec(L1, None, "张伟", birth_date=date(2015, 12, 12), **OTHER)),
+        (
+            "namesake in another county",
+            rec("L430181201503120001", None, "张伟", hukou_area_code="430181002003", **OTHER),
+        ),
+        (
+            "swapped date that is the same date",
+            rec(L1, None, "张伟", birth_date=date(2015, 12, 12), **OTHER),
+        ),
     ],
 )
 def test_not_duplicates(case: str, second: dict[str, Any]) -> None:
@@ -146,10 +168,19 @@ def test_clusters_are_transitive() -> None:
 
 
 def test_group_id_is_stable_across_nights() -> None:
-    rows = [rec("G" + A, A, "张伟"), rec(L1, None, "张玮", **OTHER), rec("G" + TWIN, TWIN, "李娜", gender="F")]
+    rows = [
+        rec("G" + A, A, "张伟"),
+        rec(L1, None, "张玮", **OTHER),
+        rec("G" + TWIN, TWIN, "李娜", gender="F"),
+    ]
     first = resolve_identities(typed_tables(registry=rows), default_config(), AS_OF).records
     # next night: rows arrive in another order and another record is added
-    later = [rows[2], rec("G" + valid_id("430105", "20140101", 21), valid_id("430105", "20140101", 21), "王芳"), rows[1], rows[0]]
+    later = [
+        rows[2],
+        rec("G" + valid_id("430105", "20140101", 21), valid_id("430105", "20140101", 21), "王芳"),
+        rows[1],
+        rows[0],
+    ]
     second = resolve_identities(typed_tables(registry=later), default_config(), AS_OF).records
     gid1 = first.filter(pl.col("_row") == 1)["dup_group_id"].item()
     gid2 = second.filter(pl.col("_row") == 4)["dup_group_id"].item()

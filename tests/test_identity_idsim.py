@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from xueji.identity.idsim import id_state, mask_prefix_len, mask_suffix_len, masked_consistent, osa_distance
+from xueji.identity.idsim import (
+    id_state,
+    mask_prefix_len,
+    mask_suffix_len,
+    masked_consistent,
+    osa_distance,
+)
 from xueji.identity.synth import valid_id
 
 A = valid_id("430104", "20150312", 11)
@@ -19,7 +25,13 @@ def test_valid_id_helper_makes_valid_numbers() -> None:
 def test_states() -> None:
     frame = pl.DataFrame(
         {
-            "id": [A, A[:-1] + ("0" if A[-1] != "0" else "1"), "430104********0111", None, "E12345678"],
+            "id": [
+                A,
+                A[:-1] + ("0" if A[-1] != "0" else "1"),
+                "430104********0111",
+                None,
+                "E12345678",
+            ],
             "type": ["resident_id", "resident_id", "resident_id", "resident_id", "passport"],
         }
     )
@@ -56,6 +68,8 @@ def test_osa_counts_a_substitution_and_a_transposition_as_one_edit() -> None:
 def test_a_single_substitution_always_fails_the_check() -> None:
     # GB 11643's MOD 11-2 check catches every single substitution: the basis of the
     # "typo" level (a failing number one edit from a valid one is a mistyped copy).
-    variants = [A[:i] + str((int(A[i]) + d) % 10) + A[i + 1 :] for i in range(17) for d in range(1, 10)]
+    variants = [
+        A[:i] + str((int(A[i]) + d) % 10) + A[i + 1 :] for i in range(17) for d in range(1, 10)
+    ]
     states = pl.DataFrame({"id": variants}).select(id_state(pl.col("id"))).to_series()
     assert set(states.to_list()) == {"invalid"}

@@ -6,7 +6,12 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from xueji.identity.names import name_keys, name_score_matrix, name_score_pairs, same_name_or_homophone
+from xueji.identity.names import (
+    name_keys,
+    name_score_matrix,
+    name_score_pairs,
+    same_name_or_homophone,
+)
 
 
 def keys(*names: str) -> dict[str, dict[str, str]]:

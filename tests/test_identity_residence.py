@@ -51,7 +51,9 @@ def res(id_number: str, name: str, **kw: Any) -> dict[str, Any]:
 
 
 def links(registry: list[dict[str, Any]], residence: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ident = resolve_identities(typed_tables(registry=registry, residence=residence), default_config(), AS_OF)
+    ident = resolve_identities(
+        typed_tables(registry=registry, residence=residence), default_config(), AS_OF
+    )
     assert ident.residence_links.schema == pl.Schema(RESIDENCE_LINKS_SCHEMA)
     return ident.residence_links.sort("_row").to_dicts()
 
@@ -60,25 +62,82 @@ def links(registry: list[dict[str, Any]], residence: list[dict[str, Any]]) -> li
     ("case", "registry", "resident", "method", "row"),
     [
         ("same ID", [reg("G" + A, A, "张伟")], res(A, "张伟"), "exact_id", 1),
-        ("same ID, name differs (PERSON_MISMATCH's business)", [reg("G" + A, A, "张伟")], res(A, "李四"), "exact_id", 1),
-        ("mistyped registry ID", [reg("G" + MISTYPED, MISTYPED, "张伟")], res(A, "张伟"), "name_birth_gender", 1),
-        ("L number, traditional name", [reg("L430104201503120001", None, "張偉")], res(A, "张伟"), "name_birth_gender", 1),
-        ("L number, homophone", [reg("L430104201503120001", None, "张玮")], res(A, "张伟"), "name_birth_gender", 1),
-        ("twin: another valid ID", [reg("G" + TWIN, TWIN, "张伟")], res(A, "张伟"), "unlinked", None),
-        ("L number, other birth date", [reg("L430104201503120001", None, "张伟", birth_date=date(2015, 3, 13))], res(A, "张伟"), "unlinked", None),
-        ("L number, other gender", [reg("L430104201503120001", None, "张伟", gender="F")], res(A, "张伟"), "unlinked", None),
-        ("L number, namesake in another county", [reg("L430181201503120001", None, "张伟", hukou_area_code="430181001001")], res(A, "张伟"), "unlinked", None),
+        (
+            "same ID, name differs (PERSON_MISMATCH's business)",
+            [reg("G" + A, A, "张伟")],
+            res(A, "李四"),
+            "exact_id",
+            1,
+        ),
+        (
+            "mistyped registry ID",
+            [reg("G" + MISTYPED, MISTYPED, "张伟")],
+            res(A, "张伟"),
+            "name_birth_gender",
+            1,
+        ),
+        (
+            "L number, traditional name",
+            [reg("L430104201503120001", None, "張偉")],
+            res(A, "张伟"),
+            "name_birth_gender",
+            1,
+        ),
+        (
+            "L number, homophone",
+            [reg("L430104201503120001", None, "张玮")],
+            res(A, "张伟"),
+            "name_birth_gender",
+            1,
+        ),
+        (
+            "twin: another valid ID",
+            [reg("G" + TWIN, TWIN, "张伟")],
+            res(A, "张伟"),
+            "unlinked",
+            None,
+        ),
+        (
+            "L number, other birth date",
+            [reg("L430104201503120001", None, "张伟", birth_date=date(2015, 3, 13))],
+            res(A, "张伟"),
+            "unlinked",
+            None,
+        ),
+        (
+            "L number, other gender",
+            [reg("L430104201503120001", None, "张伟", gender="F")],
+            res(A, "张伟"),
+            "unlinked",
+            None,
+        ),
+        (
+            "L number, namesake in another county",
+            [reg("L430181201503120001", None, "张伟", hukou_area_code="430181001001")],
+            res(A, "张伟"),
+            "unlinked",
+            None,
+        ),
         ("no record", [reg("G" + TWIN, TWIN, "李娜")], res(A, "张伟"), "unlinked", None),
     ],
 )
-def test_residence_links(case: str, registry: list[dict[str, Any]], resident: dict[str, Any], method: str, row: int | None) -> None:
+def test_residence_links(
+    case: str,
+    registry: list[dict[str, Any]],
+    resident: dict[str, Any],
+    method: str,
+    row: int | None,
+) -> None:
     (got,) = links(registry, [resident])
     assert (got["method"], got["record_row"]) == (method, row), case
     assert (got["person_id"] is None) == (row is None)
 
 
 def test_exact_id_prefers_the_active_record_of_a_duplicate() -> None:
-    registry = [reg("G" + A, A, "张伟", status="transferred_out"), reg("G" + A, A, "张伟", school_code="4301040002")]
+    registry = [
+        reg("G" + A, A, "张伟", status="transferred_out"),
+        reg("G" + A, A, "张伟", school_code="4301040002"),
+    ]
     (got,) = links(registry, [res(A, "张伟")])
     assert got["record_row"] == 2 and got["method"] == "exact_id" and got["score"] == 1.0
 
@@ -86,7 +145,13 @@ def test_exact_id_prefers_the_active_record_of_a_duplicate() -> None:
 def test_evidence_shows_why() -> None:
     (got,) = links([reg("G" + MISTYPED, MISTYPED, "张伟")], [res(A, "张伟")])
     ev = json.loads(got["evidence"])
-    assert ev["levels"] == {"id_number": "typo", "name": "exact", "birth_date": "exact", "gender": "same", "place": "same_hukou"}
+    assert ev["levels"] == {
+        "id_number": "typo",
+        "name": "exact",
+        "birth_date": "exact",
+        "gender": "same",
+        "place": "same_hukou",
+    }
     assert ev["scores"]["id_edits"] == 1
 
 
@@ -98,7 +163,9 @@ def test_a_tie_between_two_people_links_nobody() -> None:
 
     x, y = edit(A, 2, 9), edit(A, 4, 12)  # each two edits from A, four from each other
     registry = [reg("G" + x, x, "张伟"), reg("G" + y, y, "张伟", school_code="4301040002")]
-    ident = resolve_identities(typed_tables(registry=registry, residence=[res(A, "张伟")]), default_config(), AS_OF)
+    ident = resolve_identities(
+        typed_tables(registry=registry, residence=[res(A, "张伟")]), default_config(), AS_OF
+    )
     assert ident.records["person_id"].n_unique() == 2
     assert ident.residence_links["method"].item() == "unlinked"
 

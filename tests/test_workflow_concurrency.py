@@ -92,6 +92,8 @@ def test_two_processes_approving_the_same_step(any_world: World) -> None:
         (("reg_c2", "reg_c2"), "receiving_school_approved"),  # one person, two terminals
         (("off_105a", "off_105b"), "receiving_bureau_approved"),  # two officers of one bureau
         (("reg_a1", "reg_a2"), "sending_school_confirmed"),
+        (("off_104a", "off_104b"), "sending_bureau_approved"),
+        (("reg_c1", "reg_c2"), "completed"),  # the step that also moves the student
     ]
     with workers(2) as procs:
         for users, reached in rounds:
@@ -108,7 +110,10 @@ def test_two_processes_approving_the_same_step(any_world: World) -> None:
             assert state(w, tid) == (reached, version + 1)
     check = verify_log(w.engine)
     assert check.ok, check.problem
-    assert check.events == 4
+    assert check.events == 6
+    assert w.sql("SELECT school_code, status FROM students WHERE student_no = :s", s=S_CROSS) == [
+        (C, "enrolled")
+    ]
 
 
 @contextmanager

@@ -24,8 +24,11 @@ from conftest_workflow import (
     seed_rows,
 )
 from polars.testing import assert_frame_equal
+from sqlalchemy import select
 
 from xueji.calendar import working_days_between
+from xueji.db import session_scope
+from xueji.db.models import Student
 from xueji.errors import InputError
 from xueji.workflow import (
     approve,
@@ -206,3 +209,22 @@ def test_import_registry_replaces_the_students_of_each_imported_school(world: Wo
 def test_import_registry_needs_its_key_columns(world: World) -> None:
     with pytest.raises(InputError, match=r"registry: 1 required column\(s\) missing: school_code"):
         import_registry(world.engine, SCHOOLS, REGISTRY.drop("school_code"))
+
+
+def test_import_keeps_nulls_empty_texts_and_dates_apart(any_world: World) -> None:
+    rows = REGISTRY.head(2).with_columns(
+        pl.Series("id_number", [None, "430104201703010011"]),
+        pl.Series("class_name", ["", '3班,"实验"']),
+        pl.Series("birth_date", [date(2016, 2, 29), None]),
+    )
+    import_registry(any_world.engine, SCHOOLS, rows)
+    with session_scope(any_world.engine, read_only=True) as session:
+        got = session.execute(
+            select(Student.id_number, Student.class_name, Student.birth_date).order_by(
+                Student.student_no
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [  # S_CROSS sorts before S_SAME
+        ("430104201703010011", '3班,"实验"', None),
+        (None, "", date(2016, 2, 29)),
+    ]

@@ -21,6 +21,10 @@ from xueji.io import load_schemas
 from xueji.rules.base import FINDING_SCHEMA, AuditContext, Rule
 from xueji.rules.catalogue import all_rules
 
+# A Polars panic (a bug inside Polars) derives from BaseException, not Exception; one
+# rule's plan tripping it must not end the night's audit either.
+PLAN_FAILURES: tuple[type[BaseException], ...] = (Exception, pl.exceptions.PanicException)
+
 TRANSFER_COLUMNS: dict[str, dict[str, pl.DataType]] = {
     "completed": {
         "student_no": pl.String(),
@@ -165,19 +169,19 @@ def evaluate_rules(
     for rule in rules:
         try:
             plans.append((rule, rule.build(ctx)))
-        except Exception as exc:  # noqa: BLE001 - one broken rule must not sink the night's audit
+        except PLAN_FAILURES as exc:  # one broken rule must not sink the night's audit
             logger.opt(exception=exc).error("rule {} could not be planned", rule.code)
             errors[rule.code] = _first_line(exc)
     lazy = [plan for _, plan in plans] + list(extra)
     try:
         frames = pl.collect_all(lazy) if lazy else []
-    except Exception as exc:  # noqa: BLE001 - find the culprit(s) one plan at a time
+    except PLAN_FAILURES as exc:  # find the culprit(s) one plan at a time
         logger.opt(exception=exc).warning("collecting all rule plans failed; retrying one by one")
         frames = []
         for rule, plan in plans:
             try:
                 frames.append(plan.collect())
-            except Exception as one:  # noqa: BLE001
+            except PLAN_FAILURES as one:
                 logger.opt(exception=one).error("rule {} failed", rule.code)
                 errors[rule.code] = _first_line(one)
                 frames.append(pl.DataFrame(schema=FINDING_SCHEMA))

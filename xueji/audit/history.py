@@ -1,12 +1,14 @@
 """Run history in the database: the previous run of a scope, its findings, the registry
 snapshot, and recording a new run in one transaction.
 
-Bulk rows (findings, snapshot) go through SQLAlchemy Core ``insert`` with lists of
-dicts (executemany), not ORM objects: a city's snapshot is a million rows.
+Findings go through SQLAlchemy Core ``insert`` with lists of dicts (executemany), not
+ORM objects. The registry snapshot (a million rows for a city) is one compressed
+Parquet document per run.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -80,16 +82,15 @@ def previous_snapshot(engine: Engine, as_of: date) -> tuple[int, pl.DataFrame] |
         run_id = session.execute(
             select(RUNS.c.id)
             .where(RUNS.c.as_of <= as_of)
-            .where(select(SNAPSHOTS.c.id).where(SNAPSHOTS.c.run_id == RUNS.c.id).exists())
+            .where(select(SNAPSHOTS.c.run_id).where(SNAPSHOTS.c.run_id == RUNS.c.id).exists())
             .order_by(RUNS.c.as_of.desc(), RUNS.c.id.desc())
             .limit(1)
         ).scalar()
         if run_id is None:
             return None
-        rows = session.execute(
-            select(SNAPSHOTS.c.student_no, SNAPSHOTS.c.school_code, SNAPSHOTS.c.status).where(SNAPSHOTS.c.run_id == run_id)
-        ).all()
-    return int(run_id), pl.DataFrame([tuple(r) for r in rows], schema=SNAPSHOT_SCHEMA, orient="row")
+        data = session.execute(select(SNAPSHOTS.c.data).where(SNAPSHOTS.c.run_id == run_id)).scalar_one()
+    frame = pl.read_parquet(io.BytesIO(data))
+    return int(run_id), frame.select(list(SNAPSHOT_SCHEMA)).cast(SNAPSHOT_SCHEMA)  # type: ignore[arg-type]
 
 
 def _batches(frame: pl.DataFrame) -> Iterator[list[dict[str, Any]]]:
@@ -115,9 +116,10 @@ def record_run(
     rows = findings.select(*FINDING_COLUMNS, "change").with_columns(pl.lit(run_id).alias("run_id"))
     for batch in _batches(rows):
         session.execute(insert(FINDINGS), batch)
-    snap = snapshot.select(list(SNAPSHOT_SCHEMA)).filter(pl.col("student_no").is_not_null()).with_columns(pl.lit(run_id).alias("run_id"))
-    for batch in _batches(snap):
-        session.execute(insert(SNAPSHOTS), batch)
+    snap = snapshot.select(list(SNAPSHOT_SCHEMA)).filter(pl.col("student_no").is_not_null())
+    buffer = io.BytesIO()
+    snap.write_parquet(buffer, compression="zstd")
+    session.execute(insert(SNAPSHOTS).values(run_id=run_id, rows=snap.height, format="parquet", data=buffer.getvalue()))
     _prune_snapshots(session)
     return run_id
 
@@ -125,7 +127,7 @@ def record_run(
 def _prune_snapshots(session: Session) -> None:
     keep = (
         select(RUNS.c.id)
-        .where(select(SNAPSHOTS.c.id).where(SNAPSHOTS.c.run_id == RUNS.c.id).exists())
+        .where(select(SNAPSHOTS.c.run_id).where(SNAPSHOTS.c.run_id == RUNS.c.id).exists())
         .order_by(RUNS.c.as_of.desc(), RUNS.c.id.desc())
         .limit(SNAPSHOTS_KEPT)
     )

@@ -277,7 +277,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
             "run_id": None,
             "xueji_version": __version__,
             "as_of": as_of.isoformat(),
-            "data_dir": str(options.data_dir),
+            "data_dir": str(Path(options.data_dir).resolve()),
             "scope": {"key": scope, "county": options.county, "rules": options.rules},
             "started_at": started_at.isoformat(),
             "inputs": summary.inputs_section(inputs),

@@ -16,8 +16,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from xueji.db import current_revisions, init_db, make_engine
+from xueji.errors import ConfigError
 from xueji.workflow.accounts import (
     ROLES,
     Identity,
@@ -50,10 +52,23 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
-def connect(db_url: str | None) -> Engine:
-    """The engine for ``--db`` (or its fallbacks), closed when the command ends."""
+def connect(db_url: str | None, *, migrated: bool = True) -> Engine:
+    """The engine for ``--db`` (or its fallbacks), closed when the command ends.
+
+    Unless ``migrated=False`` (``db init``), a database without xueji's tables, or one
+    that cannot be reached, is refused with one line instead of a driver traceback.
+    """
     engine = make_engine(db_url)
     click.get_current_context().call_on_close(engine.dispose)
+    try:
+        revisions = current_revisions(engine)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ConfigError(f"cannot open database {describe_url(engine)}: {reason}") from exc
+    if migrated and not revisions:
+        raise ConfigError(
+            f"database {describe_url(engine)} has no xueji tables yet: run `xueji db init` (with the same --db)"
+        )
     return engine
 
 
@@ -111,7 +126,7 @@ def db_init(db_url: str | None, admin_name: str) -> None:
         xueji db init --db sqlite:///xueji.db
         xueji db init --db postgresql+psycopg://postgres@127.0.0.1:5432/xueji
     """
-    engine = connect(db_url)
+    engine = connect(db_url, migrated=False)
     init_db(engine)
     click.echo(
         f"Database {describe_url(engine)} is at revision {', '.join(current_revisions(engine))}."

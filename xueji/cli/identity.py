@@ -26,7 +26,12 @@ def identity() -> None:
 
 
 @identity.command("explain-config")
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="Province profile (TOML).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Province profile (TOML).",
+)
 @click.option(
     "--data",
     "data_dir",
@@ -62,13 +67,36 @@ def explain_config(config_path: Path | None, data_dir: Path | None) -> None:
 
 @identity.command("explain")
 @click.argument("student_no")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path, file_okay=False), required=True, help="Input folder.")
-@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Reference date (default: today).")
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="Province profile (TOML).")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Input folder.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Reference date (default: today).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Province profile (TOML).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--show-ids", is_flag=True, help="Show ID numbers in full (they are masked by default).")
+@click.option(
+    "--show-ids", is_flag=True, help="Show ID numbers in full (they are masked by default)."
+)
 def explain(
-    student_no: str, data_dir: Path, as_of: object, config_path: Path | None, as_json: bool, show_ids: bool
+    student_no: str,
+    data_dir: Path,
+    as_of: object,
+    config_path: Path | None,
+    as_json: bool,
+    show_ids: bool,
 ) -> None:
     """Show the person a record belongs to: the records clustered with it, the attendance
     persons and residence rows linked to it, and which comparisons agreed, with scores.

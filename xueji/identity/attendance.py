@@ -64,7 +64,9 @@ _RECORD_COLS = (
 
 def _json_strings(s: pl.Series) -> pl.Series:
     """Each string as a JSON string literal (quotes and escapes), vectorised."""
-    return pl.DataFrame({"v": s}).select(pl.struct("v").struct.json_encode().str.slice(5).str.head(-1))["v"]
+    return pl.DataFrame({"v": s}).select(
+        pl.struct("v").struct.json_encode().str.slice(5).str.head(-1)
+    )["v"]
 
 
 def sighting_key() -> pl.Expr:
@@ -86,7 +88,12 @@ def _persons(sightings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
     s = with_name_keys(sightings).with_columns(id_state(pl.col("id_number")).alias("id_state"))
     person_key = (
         pl.when(pl.col("local_id").is_not_null())
-        .then(pl.concat_str([pl.col("school_code").fill_null(""), pl.lit("L"), pl.col("local_id")], separator="|"))
+        .then(
+            pl.concat_str(
+                [pl.col("school_code").fill_null(""), pl.lit("L"), pl.col("local_id")],
+                separator="|",
+            )
+        )
         .otherwise(
             pl.concat_str(
                 [
@@ -109,7 +116,12 @@ def _persons(sightings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
     )
     best_id = (
         s.filter(pl.col("id_number").is_not_null())
-        .sort("att_person", pl.col("id_state") == "masked", pl.col("days"), descending=[False, False, True])
+        .sort(
+            "att_person",
+            pl.col("id_state") == "masked",
+            pl.col("days"),
+            descending=[False, False, True],
+        )
         .group_by("att_person", maintain_order=True)
         .agg(pl.col("id_number").first().alias("_id"))
     )
@@ -120,8 +132,21 @@ def _persons(sightings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
         .rename({"_id": "id_number"})
     )
     variants = (
-        s.group_by("att_person", "school_code", "grade", "class_name", "name_key", "pinyin", "id_number", "id_state")
-        .agg(pl.col("_main").any().alias("is_main"), pl.col("days").sum(), pl.col("name").first().alias("name_seen"))
+        s.group_by(
+            "att_person",
+            "school_code",
+            "grade",
+            "class_name",
+            "name_key",
+            "pinyin",
+            "id_number",
+            "id_state",
+        )
+        .agg(
+            pl.col("_main").any().alias("is_main"),
+            pl.col("days").sum(),
+            pl.col("name").first().alias("name_seen"),
+        )
         .sort("att_person", "is_main", "days", descending=[False, True, True])
         .with_row_index("_v")
         .with_columns(pl.col("_v").cast(pl.Int64))
@@ -139,26 +164,58 @@ def _choose(
     score, evidence, method). Ties between different registry persons leave the person
     unlinked; fuzzy name links must be unclaimed and mutually best."""
     if cands.height == 0:
-        return pl.DataFrame(schema={"att_person": pl.Int64, "_v": pl.Int64, "record_row": pl.Int64, "person_id": pl.Int64,
-                                    "score": pl.Float64, "evidence": pl.String, "method": pl.String})
-    c = cands.join(claimed.select(pl.col("_row").alias("_j"), pl.lit(True).alias("_claimed")), on="_j", how="left")
+        return pl.DataFrame(
+            schema={
+                "att_person": pl.Int64,
+                "_v": pl.Int64,
+                "record_row": pl.Int64,
+                "person_id": pl.Int64,
+                "score": pl.Float64,
+                "evidence": pl.String,
+                "method": pl.String,
+            }
+        )
+    c = cands.join(
+        claimed.select(pl.col("_row").alias("_j"), pl.lit(True).alias("_claimed")),
+        on="_j",
+        how="left",
+    )
     c = c.with_columns(
         pl.col("_claimed").fill_null(False),
-        (pl.col("name").is_in(["exact", "homophone"]) | pl.col("id_number").is_in(["typo", "masked_consistent", "exact"])).alias("_strong"),
+        (
+            pl.col("name").is_in(["exact", "homophone"])
+            | pl.col("id_number").is_in(["typo", "masked_consistent", "exact"])
+        ).alias("_strong"),
     )
     c = c.sort(
-        "att_person_l", "match_weight", "name_score", "_claimed", "is_main_l", "_j",
+        "att_person_l",
+        "match_weight",
+        "name_score",
+        "_claimed",
+        "is_main_l",
+        "_j",
         descending=[False, True, True, False, True, False],
     )
     rank_cols = ["match_weight", "name_score", "_claimed"]
     c = c.with_columns(pl.int_range(pl.len()).over("att_person_l").alias("_rank"))
     top = c.filter(pl.col("_rank") == 0)
     # Ambiguous: another candidate as good as the best, belonging to another person.
-    ties = c.join(top.select("att_person_l", *[pl.col(k).alias(f"_top_{k}") for k in rank_cols], pl.col("person_id_r").alias("_top_pid")),
-                  on="att_person_l")
-    ambiguous = ties.filter(
-        pl.all_horizontal([pl.col(k) == pl.col(f"_top_{k}") for k in rank_cols]) & (pl.col("person_id_r") != pl.col("_top_pid"))
-    ).select("att_person_l").unique()
+    ties = c.join(
+        top.select(
+            "att_person_l",
+            *[pl.col(k).alias(f"_top_{k}") for k in rank_cols],
+            pl.col("person_id_r").alias("_top_pid"),
+        ),
+        on="att_person_l",
+    )
+    ambiguous = (
+        ties.filter(
+            pl.all_horizontal([pl.col(k) == pl.col(f"_top_{k}") for k in rank_cols])
+            & (pl.col("person_id_r") != pl.col("_top_pid"))
+        )
+        .select("att_person_l")
+        .unique()
+    )
     top = top.join(ambiguous, on="att_person_l", how="anti")
     if one_to_one_fuzzy:
         fuzzy = top.filter(~pl.col("_strong"))
@@ -182,13 +239,18 @@ def _choose(
         pl.col("_i").alias("_v"),
         pl.col("_j").alias("record_row"),
         pl.col("person_id_r").alias("person_id"),
-        pl.when(pl.col("id_number") == "exact").then(1.0).otherwise(pl.col("name_score")).alias("score"),
+        pl.when(pl.col("id_number") == "exact")
+        .then(1.0)
+        .otherwise(pl.col("name_score"))
+        .alias("score"),
         "evidence",
         pl.lit(stage).alias("method"),
     )
 
 
-def prepare_attendance(attendance: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def prepare_attendance(
+    attendance: pl.LazyFrame,
+) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(attendance with ``_sight``, sighting → att_person, persons, variants).
 
     Only the sightings aggregate is collected (streaming engine), never the rows."""
@@ -214,7 +276,8 @@ class _Sides:
         self.keys = {b.name: b for b in self.spec.blocking}
         self.full = self.var.filter(pl.col("id_state").is_in(["valid", "invalid"]))
         self.masked = self.var.filter(pl.col("id_state") == "masked").with_columns(
-            mask_prefix_len(pl.col("id_number")).alias("_p"), mask_suffix_len(pl.col("id_number")).alias("_s")
+            mask_prefix_len(pl.col("id_number")).alias("_p"),
+            mask_suffix_len(pl.col("id_number")).alias("_s"),
         )
         shapes = self.masked.select("_p", "_s").unique().sort("_p", "_s").rows()
         self.shapes = [(p, q) for p, q in shapes if p is not None and q is not None and p + q > 0]
@@ -224,7 +287,9 @@ class _Sides:
         numbers cut to the same head and tail."""
         left = self.masked.filter((pl.col("_p") == p) & (pl.col("_s") == q)).with_columns(
             pl.col("id_number").str.slice(0, p).alias("mask_prefix"),
-            pl.col("id_number").str.slice(pl.col("id_number").str.len_chars() - q).alias("mask_suffix"),
+            pl.col("id_number")
+            .str.slice(pl.col("id_number").str.len_chars() - q)
+            .alias("mask_suffix"),
         )
         right = self.rec.filter(pl.col("id_number").str.len_chars() == 18).with_columns(
             pl.col("id_number").str.slice(0, p).alias("mask_prefix"),
@@ -237,16 +302,22 @@ class _Sides:
         k = self.keys
         return {
             "exact_id": count_pairs(self.full, self.rec, k["exact_id"]),
-            "masked_id": sum(count_pairs(*self.masked_side(p, q), k["masked_id"]) for p, q in self.shapes),
+            "masked_id": sum(
+                count_pairs(*self.masked_side(p, q), k["masked_id"]) for p, q in self.shapes
+            ),
             "class": count_pairs(self.var, self.rec, k["class"]),
             "school": count_pairs(self.var, self.rec, k["school"]),
         }
 
 
-def attendance_pair_counts(attendance: pl.LazyFrame, records: pl.DataFrame, spec: LinkSpec) -> dict[str, int]:
+def attendance_pair_counts(
+    attendance: pl.LazyFrame, records: pl.DataFrame, spec: LinkSpec
+) -> dict[str, int]:
     """Candidate pairs per blocking key of the attendance linker."""
     _, _, _, variants = prepare_attendance(attendance)
-    return _Sides(variants.select(list(_VARIANT_COLS)), records.select(list(_RECORD_COLS)), spec).counts()
+    return _Sides(
+        variants.select(list(_VARIANT_COLS)), records.select(list(_RECORD_COLS)), spec
+    ).counts()
 
 
 def link_attendance(
@@ -271,7 +342,11 @@ def link_attendance(
     claimed = pl.DataFrame(schema={"_row": pl.Int64})
 
     def unlinked(frame: pl.DataFrame) -> pl.DataFrame:
-        done = pl.concat([x.select("att_person") for x in links]) if links else pl.DataFrame(schema={"att_person": pl.Int64})
+        done = (
+            pl.concat([x.select("att_person") for x in links])
+            if links
+            else pl.DataFrame(schema={"att_person": pl.Int64})
+        )
         return frame.join(done, on="att_person", how="anti")
 
     # 1. exact ID
@@ -288,7 +363,13 @@ def link_attendance(
         # record of the block only for numbers that found neither.
         sure = pl.concat(
             [
-                block_pairs(left, right, BlockingKey("masked_id", (*mkey.left, c), (*mkey.right, c), ""), "_v", "_row")
+                block_pairs(
+                    left,
+                    right,
+                    BlockingKey("masked_id", (*mkey.left, c), (*mkey.right, c), ""),
+                    "_v",
+                    "_row",
+                )
                 for c in ("name_key", "pinyin")
             ]
         )
@@ -304,7 +385,9 @@ def link_attendance(
         mframes.append(spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits")))
     if mframes:
         c = pl.concat(mframes).filter(
-            (pl.col("id_number") == "masked_consistent") & (pl.col("name_score") >= name_min) & (pl.col("decisive").is_null())
+            (pl.col("id_number") == "masked_consistent")
+            & (pl.col("name_score") >= name_min)
+            & (pl.col("decisive").is_null())
         )
         links.append(_choose(c, "masked_id_name", claimed, one_to_one_fuzzy=False))
     # 3–4. names within the class, then within the school
@@ -318,7 +401,9 @@ def link_attendance(
         # those with neither, or showing a full ID number (a typo may hide behind it).
         sure = pl.concat(
             [
-                block_pairs(left, rec, BlockingKey(stage, (*block, col), (*block, col), ""), "_v", "_row")
+                block_pairs(
+                    left, rec, BlockingKey(stage, (*block, col), (*block, col), ""), "_v", "_row"
+                )
                 for col in ("name_key", "pinyin")
             ]
         ).unique()
@@ -329,9 +414,9 @@ def link_attendance(
             ]
         ).unique("_v")
         fuzzy = name_pairs_in_blocks(rest, rec, block, "_v", "_row", floor)
-        pairs = pl.concat([sure.with_columns(pl.lit(None, pl.Float64).alias("name_score")), fuzzy]).unique(
-            ["_i", "_j"], keep="last"
-        )
+        pairs = pl.concat(
+            [sure.with_columns(pl.lit(None, pl.Float64).alias("name_score")), fuzzy]
+        ).unique(["_i", "_j"], keep="last")
         frame = pair_frame(pairs, left.select(list(_VARIANT_COLS)), rec, "_v", "_row")
         c = spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits")).filter(
             pl.col("decisive").is_null() & (pl.col("match_weight") >= spec.threshold)
@@ -340,39 +425,54 @@ def link_attendance(
 
     linked = pl.concat(links)
     main_v = variants.filter("is_main").select("att_person", pl.col("_v").alias("_main_v"))
-    linked = linked.join(main_v, on="att_person", how="left").join(
-        variants.select("_v", "name_seen"), on="_v", how="left"
-    ).with_columns(
-        # Linked only through another spelling sharing the school-internal number.
-        pl.when(pl.col("_v") != pl.col("_main_v")).then(pl.lit("local_id")).otherwise(pl.col("method")).alias("method"),
-        pl.when(pl.col("_v") != pl.col("_main_v"))
-        .then(
-            pl.concat_str(
-                pl.lit('{"via":"'),
-                pl.col("method"),
-                pl.lit('","spelling":'),
-                pl.col("name_seen").map_batches(_json_strings, return_dtype=pl.String),
-                pl.lit(',"link":'),
-                pl.col("evidence"),
-                pl.lit("}"),
+    linked = (
+        linked.join(main_v, on="att_person", how="left")
+        .join(variants.select("_v", "name_seen"), on="_v", how="left")
+        .with_columns(
+            # Linked only through another spelling sharing the school-internal number.
+            pl.when(pl.col("_v") != pl.col("_main_v"))
+            .then(pl.lit("local_id"))
+            .otherwise(pl.col("method"))
+            .alias("method"),
+            pl.when(pl.col("_v") != pl.col("_main_v"))
+            .then(
+                pl.concat_str(
+                    pl.lit('{"via":"'),
+                    pl.col("method"),
+                    pl.lit('","spelling":'),
+                    pl.col("name_seen").map_batches(_json_strings, return_dtype=pl.String),
+                    pl.lit(',"link":'),
+                    pl.col("evidence"),
+                    pl.lit("}"),
+                )
             )
+            .otherwise(pl.col("evidence"))
+            .alias("evidence"),
         )
-        .otherwise(pl.col("evidence"))
-        .alias("evidence"),
     )
-    out = persons.join(linked.drop("_v", "_main_v", "name_seen"), on="att_person", how="left").with_columns(
+    out = persons.join(
+        linked.drop("_v", "_main_v", "name_seen"), on="att_person", how="left"
+    ).with_columns(
         pl.col("method").fill_null("unlinked"),
         pl.col("score").fill_null(0.0),
         pl.col("evidence").fill_null('{"linker":"attendance","levels":null}'),
     )
-    out = out.select(list(ATTENDANCE_PERSONS_SCHEMA)).cast(ATTENDANCE_PERSONS_SCHEMA).sort("att_person")  # type: ignore[arg-type]
+    out = (
+        out.select(list(ATTENDANCE_PERSONS_SCHEMA))
+        .cast(pl.Schema(ATTENDANCE_PERSONS_SCHEMA))
+        .sort("att_person")
+    )
     by_method = out.group_by("method").len().sort("method").rows()
-    logger.info(f"identity attendance: {out.height:,} persons; " + ", ".join(f"{m} {n:,}" for m, n in by_method))
+    logger.info(
+        f"identity attendance: {out.height:,} persons; "
+        + ", ".join(f"{m} {n:,}" for m, n in by_method)
+    )
     lazy = att.join(mapping.lazy(), on="_sight", how="left").select(list(ATTENDANCE_SCHEMA))
     return AttendanceResult(out, lazy, counts)
 
 
 def empty_attendance() -> AttendanceResult:
     """The result when no attendance table was supplied."""
-    return AttendanceResult(pl.DataFrame(schema=ATTENDANCE_PERSONS_SCHEMA), pl.LazyFrame(schema=ATTENDANCE_SCHEMA), {})
-
+    return AttendanceResult(
+        pl.DataFrame(schema=ATTENDANCE_PERSONS_SCHEMA), pl.LazyFrame(schema=ATTENDANCE_SCHEMA), {}
+    )

@@ -11,7 +11,9 @@ from xueji.identity.residence import residence_features
 from xueji.identity.spec import attendance_spec, dedupe_spec, residence_spec
 
 
-def candidate_pair_counts(tables: dict[str, pl.LazyFrame], cfg: Config) -> dict[str, dict[str, int]]:
+def candidate_pair_counts(
+    tables: dict[str, pl.LazyFrame], cfg: Config
+) -> dict[str, dict[str, int]]:
     """{linker: {blocking key: candidate pairs}} for the tables supplied."""
     feat = registry_features(tables["registry"].collect())
     dspec = dedupe_spec(cfg)

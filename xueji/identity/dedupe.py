@@ -57,8 +57,15 @@ def _guarded_clusters(base: pl.DataFrame, edges: pl.DataFrame) -> tuple[pl.DataF
     The loop runs over matching pairs (a few per hundred records), not over records.
     """
     parent: dict[int, int] = {}
-    touched = base.join(pl.concat([edges.select(pl.col("_ca").alias("_c")), edges.select(pl.col("_cb").alias("_c"))]).unique(), on="_c")
-    valid_id: dict[int, str | None] = dict(zip(touched["_c"].to_list(), touched["valid_id"].to_list(), strict=True))
+    touched = base.join(
+        pl.concat(
+            [edges.select(pl.col("_ca").alias("_c")), edges.select(pl.col("_cb").alias("_c"))]
+        ).unique(),
+        on="_c",
+    )
+    valid_id: dict[int, str | None] = dict(
+        zip(touched["_c"].to_list(), touched["valid_id"].to_list(), strict=True)
+    )
 
     def find(x: int) -> int:
         root = x
@@ -81,9 +88,14 @@ def _guarded_clusters(base: pl.DataFrame, edges: pl.DataFrame) -> tuple[pl.DataF
         parent[hi] = lo
         valid_id[lo] = va if va is not None else vb
     if not parent:
-        return pl.DataFrame({"_c": [], "_cluster": []}, schema={"_c": pl.Int64, "_cluster": pl.Int64}), refused
+        return pl.DataFrame(
+            {"_c": [], "_cluster": []}, schema={"_c": pl.Int64, "_cluster": pl.Int64}
+        ), refused
     keys = list(parent)
-    return pl.DataFrame({"_c": keys, "_cluster": [find(k) for k in keys]}, schema={"_c": pl.Int64, "_cluster": pl.Int64}), refused
+    return pl.DataFrame(
+        {"_c": keys, "_cluster": [find(k) for k in keys]},
+        schema={"_c": pl.Int64, "_cluster": pl.Int64},
+    ), refused
 
 
 def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
@@ -93,7 +105,11 @@ def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
     log_counts(spec.name, counts, n)
 
     frames = [block_pairs(feat, None, key, "_row", "_row") for key in spec.blocking]
-    pairs = pl.concat(frames).unique() if frames else pl.DataFrame(schema={"_i": pl.Int64, "_j": pl.Int64})
+    pairs = (
+        pl.concat(frames).unique()
+        if frames
+        else pl.DataFrame(schema={"_i": pl.Int64, "_j": pl.Int64})
+    )
     side = feat.select(list(_PAIR_COLS))
     scored = spec.score(
         add_pair_scores(pair_frame(pairs, side, side, "_row", "_row")),
@@ -117,11 +133,19 @@ def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
         matches.join(cmap.rename({"_row": "_i", "_c": "_ca"}), on="_i")
         .join(cmap.rename({"_row": "_j", "_c": "_cb"}), on="_j")
         .filter(pl.col("_ca") != pl.col("_cb"))
-        .sort(pl.col("decisive").is_null(), pl.col("match_weight"), "_i", "_j", descending=[False, True, False, False])
+        .sort(
+            pl.col("decisive").is_null(),
+            pl.col("match_weight"),
+            "_i",
+            "_j",
+            descending=[False, True, False, False],
+        )
     )
     clusters, refused = _guarded_clusters(base, edges)
     if refused:
-        logger.info(f"identity {spec.name}: {refused} unions refused (two different valid ID numbers)")
+        logger.info(
+            f"identity {spec.name}: {refused} unions refused (two different valid ID numbers)"
+        )
 
     person = cmap.join(clusters, on="_c", how="left").select(
         "_row", pl.coalesce("_cluster", "_c").alias("person_id")
@@ -141,7 +165,9 @@ def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
         .filter(pl.col("group_size") >= 2)
     )
     groups = groups.with_columns(
-        pl.Series("dup_group_id", [group_id_of(s) for s in groups["_first"].to_list()], dtype=pl.String)
+        pl.Series(
+            "dup_group_id", [group_id_of(s) for s in groups["_first"].to_list()], dtype=pl.String
+        )
     )
     link_json = pl.concat_str(
         pl.lit('{"row":'),
@@ -154,13 +180,27 @@ def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
     )
     both = pl.concat(
         [
-            accepted.select(pl.col("_i").alias("_row"), pl.col("_j").alias("_other"), pl.col("school_code_r").alias("_other_school"), "evidence"),
-            accepted.select(pl.col("_j").alias("_row"), pl.col("_i").alias("_other"), pl.col("school_code_l").alias("_other_school"), "evidence"),
+            accepted.select(
+                pl.col("_i").alias("_row"),
+                pl.col("_j").alias("_other"),
+                pl.col("school_code_r").alias("_other_school"),
+                "evidence",
+            ),
+            accepted.select(
+                pl.col("_j").alias("_row"),
+                pl.col("_i").alias("_other"),
+                pl.col("school_code_l").alias("_other_school"),
+                "evidence",
+            ),
         ]
     )
-    links = both.sort("_row", "_other").group_by("_row").agg(link_json.str.join(",").alias("_links"))
+    links = (
+        both.sort("_row", "_other").group_by("_row").agg(link_json.str.join(",").alias("_links"))
+    )
     records = (
-        info.join(groups.select("person_id", "dup_group_id", "group_size"), on="person_id", how="left")
+        info.join(
+            groups.select("person_id", "dup_group_id", "group_size"), on="person_id", how="left"
+        )
         .join(links, on="_row", how="left")
         .select(
             "_row",

@@ -24,7 +24,9 @@ def id_state(id_number: pl.Expr, id_type: pl.Expr | None = None) -> pl.Expr:
     """``valid`` (passes GB 11643, or a non-resident document number, which is not
     checked), ``invalid`` (a resident ID that fails GB 11643), ``masked`` (contains ``*``)
     or null (no number)."""
-    resident = pl.lit(True) if id_type is None else id_type.fill_null("resident_id") == "resident_id"
+    resident = (
+        pl.lit(True) if id_type is None else id_type.fill_null("resident_id") == "resident_id"
+    )
     return (
         pl.when(id_number.is_null())
         .then(pl.lit(None, pl.String))
@@ -50,7 +52,8 @@ def masked_consistent(masked: pl.Expr, full: pl.Expr) -> pl.Expr:
     """Whether a masked number agrees with a full number at every visible position
     (same length 18, ``*`` matches anything). Null where either is missing."""
     same = [
-        (masked.str.slice(i, 1) == MASK) | (masked.str.slice(i, 1) == full.str.slice(i, 1)) for i in range(ID_LEN)
+        (masked.str.slice(i, 1) == MASK) | (masked.str.slice(i, 1) == full.str.slice(i, 1))
+        for i in range(ID_LEN)
     ]
     shape = (masked.str.len_chars() == ID_LEN) & (full.str.len_chars() == ID_LEN)
     return pl.when(masked.is_not_null() & full.is_not_null()).then(shape & pl.all_horizontal(same))
@@ -64,6 +67,8 @@ def osa_distance(a: pl.Series, b: pl.Series) -> pl.Series:
     both = frame.filter(pl.col("a").is_not_null() & pl.col("b").is_not_null())
     out = np.full(frame.height, -1, dtype=np.int64)
     if both.height:
-        dist = process.cpdist(both["a"].to_list(), both["b"].to_list(), scorer=OSA.distance, workers=1)
+        dist = process.cpdist(
+            both["a"].to_list(), both["b"].to_list(), scorer=OSA.distance, workers=1
+        )
         out[both["i"].to_numpy()] = np.asarray(dist, dtype=np.int64)
     return pl.Series("id_edits", out).replace(-1, None)

@@ -18,7 +18,12 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from xueji.identity.idsim import id_state, masked_consistent, osa_distance
-from xueji.identity.names import HOMOPHONE_SCORE, combine_name_scores, name_score_pairs, with_name_keys
+from xueji.identity.names import (
+    HOMOPHONE_SCORE,
+    combine_name_scores,
+    name_score_pairs,
+    with_name_keys,
+)
 from xueji.identity.spec import BlockingKey, swapped_date
 
 ACTIVE = ("enrolled", "suspended")
@@ -60,11 +65,9 @@ def registry_features(reg: pl.DataFrame) -> pl.DataFrame:
         "grade",
         "class_name",
         pl.col("hukou_area_code").alias("hukou"),
-        pl.coalesce(
-            pl.col("hukou_area_code").str.slice(0, 6),
-            pl.when(pl.col("id_number").str.contains(r"^[0-9]{6}")).then(pl.col("id_number").str.slice(0, 6)),
-            pl.when(pl.col("student_no").str.starts_with("L")).then(pl.col("student_no").str.slice(1, 6)),
-        ).alias("county"),
+        # Only the hukou places a person: the area in an ID number is where the child was
+        # born, the one in an L number where the number was issued.
+        pl.col("hukou_area_code").str.slice(0, 6).alias("county"),
         pl.col("status").is_in(ACTIVE).fill_null(False).alias("active"),
         "status",
         "enrol_date",
@@ -89,13 +92,17 @@ def count_pairs(left: pl.DataFrame, right: pl.DataFrame | None, key: BlockingKey
     return int(joined.select((pl.col("n_l") * pl.col("n_r")).sum()).item() or 0)
 
 
-def block_pairs(left: pl.DataFrame, right: pl.DataFrame | None, key: BlockingKey, lid: str, rid: str) -> pl.DataFrame:
+def block_pairs(
+    left: pl.DataFrame, right: pl.DataFrame | None, key: BlockingKey, lid: str, rid: str
+) -> pl.DataFrame:
     """Index pairs (``lid``, ``rid``) agreeing on ``key``; ``right`` None: a self-join
     keeping each unordered pair once."""
     dedupe = right is None
     rframe = left if right is None else right
     lk = _key_filter(left, key.left).select(lid, *key.left)
-    rk = _key_filter(rframe, key.right).select(pl.col(lid if dedupe else rid).alias("_rid"), *key.right)
+    rk = _key_filter(rframe, key.right).select(
+        pl.col(lid if dedupe else rid).alias("_rid"), *key.right
+    )
     if dedupe:
         # Only keys seen at least twice can pair; drop the rest before the join.
         lk = lk.filter(pl.len().over(list(key.left)) >= 2) if key.left == key.right else lk
@@ -109,7 +116,9 @@ def block_pairs(left: pl.DataFrame, right: pl.DataFrame | None, key: BlockingKey
     return pairs.unique()
 
 
-def pair_frame(pairs: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame, lid: str, rid: str) -> pl.DataFrame:
+def pair_frame(
+    pairs: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame, lid: str, rid: str
+) -> pl.DataFrame:
     """Pairs (``_i``, ``_j``) with every column of each side suffixed ``_l`` / ``_r``."""
     lcols = left.rename({c: f"{c}_l" for c in left.columns})
     rcols = right.rename({c: f"{c}_r" for c in right.columns})
@@ -149,9 +158,11 @@ def add_pair_scores(pairs: pl.DataFrame) -> pl.DataFrame:
             rest["pinyin_r"].fill_null("").to_list(),
         )
         filled = rest.select("_p", pl.Series("_ns", scores, dtype=pl.Float64))
-        pairs = pairs.join(filled, on="_p", how="left").with_columns(
-            pl.coalesce("name_score", "_ns").alias("name_score")
-        ).drop("_ns")
+        pairs = (
+            pairs.join(filled, on="_p", how="left")
+            .with_columns(pl.coalesce("name_score", "_ns").alias("name_score"))
+            .drop("_ns")
+        )
     both_full = (
         pl.col("id_number_l").is_not_null()
         & pl.col("id_number_r").is_not_null()
@@ -159,7 +170,9 @@ def add_pair_scores(pairs: pl.DataFrame) -> pl.DataFrame:
         & (pl.col("id_number_l") != pl.col("id_number_r"))
     )
     full = pairs.filter(both_full).select("_p", "id_number_l", "id_number_r")
-    edits = full.select("_p", osa_distance(full["id_number_l"], full["id_number_r"]).alias("id_edits"))
+    edits = full.select(
+        "_p", osa_distance(full["id_number_l"], full["id_number_r"]).alias("id_edits")
+    )
     known = "id_mask_ok" in pairs.columns
     todo = pl.col("id_state_l") == "masked"
     if known:
@@ -172,7 +185,10 @@ def add_pair_scores(pairs: pl.DataFrame) -> pl.DataFrame:
         (pl.coalesce("id_mask_ok", "_mask_ok") if known else pl.col("_mask_ok")).alias("id_mask_ok")
     ).drop("_mask_ok")
     out = out.with_columns(
-        pl.when(pl.col("id_number_l") == pl.col("id_number_r")).then(0).otherwise(pl.col("id_edits")).alias("id_edits"),
+        pl.when(pl.col("id_number_l") == pl.col("id_number_r"))
+        .then(0)
+        .otherwise(pl.col("id_edits"))
+        .alias("id_edits"),
         pl.col("name_score").round(4),
     )
     return out.sort("_p").drop("_p")
@@ -195,7 +211,10 @@ def name_pairs_in_blocks(
     if lk.height == 0 or rk.height == 0:
         return empty
     blocks = (
-        lk.select(block).unique().join(rk.select(block).unique(), on=list(block), how="inner").with_row_index("_b")
+        lk.select(block)
+        .unique()
+        .join(rk.select(block).unique(), on=list(block), how="inner")
+        .with_row_index("_b")
     )
     if blocks.height == 0:
         return empty
@@ -213,8 +232,12 @@ def name_pairs_in_blocks(
     # One iteration per block (a class or a school), each a matrix computation.
     for b in range(nb):
         l0, l1, r0, r1 = l_start[b], l_start[b + 1], r_start[b], r_start[b + 1]
-        char_sim = process.cdist(l_keys[l0:l1], r_keys[r0:r1], scorer=Levenshtein.normalized_similarity, workers=1)
-        py_sim = process.cdist(l_py[l0:l1], r_py[r0:r1], scorer=Levenshtein.normalized_similarity, workers=1)
+        char_sim = process.cdist(
+            l_keys[l0:l1], r_keys[r0:r1], scorer=Levenshtein.normalized_similarity, workers=1
+        )
+        py_sim = process.cdist(
+            l_py[l0:l1], r_py[r0:r1], scorer=Levenshtein.normalized_similarity, workers=1
+        )
         score = combine_name_scores(char_sim, py_sim)
         ii, jj = np.nonzero(score >= min_score)
         if ii.size:
@@ -236,4 +259,6 @@ def log_counts(linker: str, counts: dict[str, int], records: int) -> None:
     """Log candidate pairs per blocking key, before scoring (as splink prints them)."""
     for key, n in counts.items():
         per = n / records if records else 0.0
-        logger.info(f"identity {linker}: blocking key {key}: {n:,} candidate pairs ({per:.3f} per record)")
+        logger.info(
+            f"identity {linker}: blocking key {key}: {n:,} candidate pairs ({per:.3f} per record)"
+        )

@@ -174,14 +174,19 @@ def name_keys(names: pl.Series) -> pl.DataFrame:
     simplified = to_simplified(uniq["_clean"].to_list())
     frame = uniq.with_columns(pl.Series("name_norm", simplified, dtype=pl.String))
     frame = frame.with_columns(
-        pl.col("name_norm").str.replace_all(DOT, "", literal=True).str.to_lowercase().alias("name_key"),
+        pl.col("name_norm")
+        .str.replace_all(DOT, "", literal=True)
+        .str.to_lowercase()
+        .alias("name_key"),
         # Readings come from the name as written: pypinyin reads traditional characters,
         # and OpenCC's character table turns some valid simplified name characters into
         # others (乾 → 干) that do not sound the same.
         pl.col("_clean").str.replace_all(DOT, "", literal=True).str.to_lowercase().alias("_spoken"),
         pl.col("name_norm").str.contains(DOT, literal=True).alias("_minority"),
     )
-    chars = frame.select(pl.col("_spoken").str.split("").explode().unique().drop_nulls())["_spoken"].to_list()
+    chars = frame.select(pl.col("_spoken").str.split("").explode().unique().drop_nulls())[
+        "_spoken"
+    ].to_list()
     readings = _char_readings([c for c in chars if c])
     first2 = pl.col("name_key").str.slice(0, 2)
     first1 = pl.col("name_key").str.slice(0, 1)
@@ -192,7 +197,9 @@ def name_keys(names: pl.Series) -> pl.DataFrame:
     def read(chars_expr: pl.Expr) -> pl.Expr:
         return (
             chars_expr.str.split("")
-            .list.eval(pl.element().replace_strict(readings, default=pl.element(), return_dtype=pl.String))
+            .list.eval(
+                pl.element().replace_strict(readings, default=pl.element(), return_dtype=pl.String)
+            )
             .list.join(" ")
         )
 
@@ -203,7 +210,13 @@ def name_keys(names: pl.Series) -> pl.DataFrame:
         .when(single)
         .then(first1.replace_strict(SURNAME_READINGS, default=None, return_dtype=pl.String))
     )
-    py = pl.when(head.is_null()).then(rest).when(rest == "").then(head).otherwise(head + pl.lit(" ") + rest)
+    py = (
+        pl.when(head.is_null())
+        .then(rest)
+        .when(rest == "")
+        .then(head)
+        .otherwise(head + pl.lit(" ") + rest)
+    )
     return frame.with_columns(py.alias("pinyin")).select("name", "name_norm", "name_key", "pinyin")
 
 
@@ -239,10 +252,14 @@ def same_name_or_homophone(a: pl.Series, b: pl.Series) -> pl.Series:
     frame = pl.DataFrame({"a": a.cast(pl.String), "b": b.cast(pl.String)})
     frame = with_name_keys(with_name_keys(frame, "a", "a_"), "b", "b_")
     level = frame.select(
-        name_level(pl.col("a_name_key"), pl.col("a_pinyin"), pl.col("b_name_key"), pl.col("b_pinyin")).alias("level")
+        name_level(
+            pl.col("a_name_key"), pl.col("a_pinyin"), pl.col("b_name_key"), pl.col("b_pinyin")
+        ).alias("level")
     )
     return level.select(
-        pl.when(pl.col("level").is_not_null()).then(pl.col("level").is_in(["exact", "homophone"])).alias("same_name")
+        pl.when(pl.col("level").is_not_null())
+        .then(pl.col("level").is_in(["exact", "homophone"]))
+        .alias("same_name")
     ).to_series()
 
 
@@ -254,17 +271,27 @@ def combine_name_scores(char_sim: np.ndarray, py_sim: np.ndarray) -> np.ndarray:
     (张伟/张华 scores about 0.58, while 张伟/张玮 scores 0.95 and 張偉/张伟 1.0).
     """
     mixed = 0.5 * char_sim + 0.5 * py_sim
-    return np.where(char_sim >= 1.0, EXACT_SCORE, np.where(py_sim >= 1.0, HOMOPHONE_SCORE, np.minimum(mixed, 0.9)))
+    return np.where(
+        char_sim >= 1.0,
+        EXACT_SCORE,
+        np.where(py_sim >= 1.0, HOMOPHONE_SCORE, np.minimum(mixed, 0.9)),
+    )
 
 
-def name_score_matrix(keys_a: list[str], py_a: list[str], keys_b: list[str], py_b: list[str]) -> np.ndarray:
+def name_score_matrix(
+    keys_a: list[str], py_a: list[str], keys_b: list[str], py_b: list[str]
+) -> np.ndarray:
     """Name similarity of every name of side a to every name of side b (rapidfuzz cdist)."""
-    char_sim = process.cdist(keys_a, list(keys_b), scorer=Levenshtein.normalized_similarity, workers=1)
+    char_sim = process.cdist(
+        keys_a, list(keys_b), scorer=Levenshtein.normalized_similarity, workers=1
+    )
     py_sim = process.cdist(py_a, list(py_b), scorer=Levenshtein.normalized_similarity, workers=1)
     return combine_name_scores(char_sim, py_sim)
 
 
-def name_score_pairs(keys_a: list[str], py_a: list[str], keys_b: list[str], py_b: list[str]) -> np.ndarray:
+def name_score_pairs(
+    keys_a: list[str], py_a: list[str], keys_b: list[str], py_b: list[str]
+) -> np.ndarray:
     """Name similarity of aligned pairs (a[i], b[i]) (rapidfuzz cpdist)."""
     if not keys_a:
         return np.zeros(0)

@@ -19,7 +19,17 @@ from xueji.identity.names import with_name_keys
 from xueji.identity.result import RESIDENCE_LINKS_SCHEMA
 from xueji.identity.spec import LinkSpec
 
-_COLS = ("_row", "id_number", "id_state", "name_key", "pinyin", "birth_date", "gender", "hukou", "county")
+_COLS = (
+    "_row",
+    "id_number",
+    "id_state",
+    "name_key",
+    "pinyin",
+    "birth_date",
+    "gender",
+    "hukou",
+    "county",
+)
 _RECORD_COLS = (*_COLS, "active", "person_id")
 
 
@@ -39,15 +49,26 @@ def _best(cands: pl.DataFrame, method: str) -> pl.DataFrame:
     )
     top = c.filter(pl.col("_rank") == 0)
     ties = c.join(
-        top.select("_i", *[pl.col(k).alias(f"_t_{k}") for k in order], pl.col("person_id_r").alias("_t_pid")), on="_i"
-    ).filter(pl.all_horizontal([pl.col(k) == pl.col(f"_t_{k}") for k in order]) & (pl.col("person_id_r") != pl.col("_t_pid")))
+        top.select(
+            "_i",
+            *[pl.col(k).alias(f"_t_{k}") for k in order],
+            pl.col("person_id_r").alias("_t_pid"),
+        ),
+        on="_i",
+    ).filter(
+        pl.all_horizontal([pl.col(k) == pl.col(f"_t_{k}") for k in order])
+        & (pl.col("person_id_r") != pl.col("_t_pid"))
+    )
     top = top.join(ties.select("_i").unique(), on="_i", how="anti")
     return top.select(
         pl.col("_i").alias("_row"),
         pl.col("_j").alias("record_row"),
         pl.col("person_id_r").alias("person_id"),
         pl.lit(method).alias("method"),
-        pl.when(pl.col("id_number") == "exact").then(1.0).otherwise(pl.col("name_score")).alias("score"),
+        pl.when(pl.col("id_number") == "exact")
+        .then(1.0)
+        .otherwise(pl.col("name_score"))
+        .alias("score"),
         "evidence",
     )
 
@@ -62,12 +83,14 @@ def residence_features(residence: pl.DataFrame) -> pl.DataFrame:
             "birth_date",
             "gender",
             pl.col("hukou_area_code").alias("hukou"),
-            pl.coalesce(pl.col("hukou_area_code").str.slice(0, 6), pl.col("id_number").str.slice(0, 6)).alias("county"),
+            pl.col("hukou_area_code").str.slice(0, 6).alias("county"),
         ).with_columns(id_state(pl.col("id_number")).alias("id_state"))
     ).select(list(_COLS))
 
 
-def link_residence(residence: pl.DataFrame, records: pl.DataFrame, spec: LinkSpec) -> ResidenceResult:
+def link_residence(
+    residence: pl.DataFrame, records: pl.DataFrame, spec: LinkSpec
+) -> ResidenceResult:
     """Link each residence row to a registry record (``records``: features + person_id)."""
     res = residence_features(residence)
     rec = records.select(list(_RECORD_COLS))
@@ -79,10 +102,14 @@ def link_residence(residence: pl.DataFrame, records: pl.DataFrame, spec: LinkSpe
         frame = pair_frame(pairs, left, rec, "_row", "_row")
         return spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits"))
 
-    exact = scored(block_pairs(res, rec, keys["exact_id"], "_row", "_row"), res).filter(pl.col("id_number") == "exact")
+    exact = scored(block_pairs(res, rec, keys["exact_id"], "_row", "_row"), res).filter(
+        pl.col("id_number") == "exact"
+    )
     by_id = _best(exact, "exact_id")
     rest = res.join(by_id.select("_row"), on="_row", how="anti")
-    cands = scored(block_pairs(rest, rec, keys["pinyin_birth_gender"], "_row", "_row"), rest).filter("is_match")
+    cands = scored(
+        block_pairs(rest, rec, keys["pinyin_birth_gender"], "_row", "_row"), rest
+    ).filter("is_match")
     by_name = _best(cands, "name_birth_gender")
     linked = pl.concat([by_id, by_name])
     out = (
@@ -94,11 +121,13 @@ def link_residence(residence: pl.DataFrame, records: pl.DataFrame, spec: LinkSpe
             pl.col("evidence").fill_null('{"linker":"residence","levels":null}'),
         )
         .select(list(RESIDENCE_LINKS_SCHEMA))
-        .cast(RESIDENCE_LINKS_SCHEMA)  # type: ignore[arg-type]
+        .cast(pl.Schema(RESIDENCE_LINKS_SCHEMA))
         .sort("_row")
     )
     by_method = out.group_by("method").len().sort("method").rows()
-    logger.info(f"identity residence: {out.height:,} rows; " + ", ".join(f"{m} {n:,}" for m, n in by_method))
+    logger.info(
+        f"identity residence: {out.height:,} rows; " + ", ".join(f"{m} {n:,}" for m, n in by_method)
+    )
     return ResidenceResult(out, counts)
 
 

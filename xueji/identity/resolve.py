@@ -45,7 +45,7 @@ def resolve_identities(tables: dict[str, pl.LazyFrame], cfg: Config, as_of: date
     reg = tables["registry"].collect()
     feat = registry_features(reg)
     dup = dedupe_registry(feat, dedupe_spec(cfg))
-    records = dup.records.cast(RECORDS_SCHEMA)  # type: ignore[arg-type]
+    records = dup.records.cast(pl.Schema(RECORDS_SCHEMA))
     rec = feat.join(records.select("_row", "person_id"), on="_row", how="left")
     t1 = time.perf_counter()
 
@@ -74,5 +74,9 @@ def resolve_identities(tables: dict[str, pl.LazyFrame], cfg: Config, as_of: date
         attendance=att.attendance,
         residence_links=res.links,
         registry=reg.select([c for c in _EXPLAIN_COLS if c in reg.columns]),
-        candidate_pairs={"registry_dedupe": dup.counts, "attendance": att.counts, "residence": res.counts},
+        candidate_pairs={
+            "registry_dedupe": dup.counts,
+            "attendance": att.counts,
+            "residence": res.counts,
+        },
     )

@@ -53,7 +53,14 @@ RESIDENCE_LINKS_SCHEMA: dict[str, pl.DataType] = {
     "evidence": pl.String(),
 }
 
-ATTENDANCE_METHODS = ("exact_id", "masked_id_name", "name_in_class", "name_in_school", "local_id", "unlinked")
+ATTENDANCE_METHODS = (
+    "exact_id",
+    "masked_id_name",
+    "name_in_class",
+    "name_in_school",
+    "local_id",
+    "unlinked",
+)
 RESIDENCE_METHODS = ("exact_id", "name_birth_gender", "unlinked")
 
 
@@ -86,10 +93,14 @@ class Identity:
         mine = reg.filter(pl.col("student_no") == student_no)
         if mine.height == 0:
             shown = student_no if show_ids else _mask_student_no_text(student_no)
-            raise NotFound(f"student_no {shown}: no such record in the registry (check the number and --data)")
+            raise NotFound(
+                f"student_no {shown}: no such record in the registry (check the number and --data)"
+            )
         person_ids = sorted(mine["person_id"].unique().to_list())
         cluster = reg.filter(pl.col("person_id").is_in(person_ids)).sort("_row")
-        att = self.attendance_persons.filter(pl.col("person_id").is_in(person_ids)).sort("att_person")
+        att = self.attendance_persons.filter(pl.col("person_id").is_in(person_ids)).sort(
+            "att_person"
+        )
         res = self.residence_links.filter(pl.col("person_id").is_in(person_ids)).sort("_row")
 
         def _mask(df: pl.DataFrame) -> pl.DataFrame:
@@ -104,7 +115,9 @@ class Identity:
             out = []
             for r in _mask(df).to_dicts():
                 r[evidence_col] = json.loads(r[evidence_col]) if r.get(evidence_col) else None
-                out.append({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()})
+                out.append(
+                    {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+                )
             return out
 
         return {
@@ -134,7 +147,9 @@ def _mask_student_no_text(student_no: str) -> str:
 
 def format_explanation(info: dict[str, Any]) -> str:
     """``Identity.explain`` as readable lines for the terminal."""
-    lines = [f"student_no {info['student_no']}: person {', '.join(str(p) for p in info['person_ids'])}"]
+    lines = [
+        f"student_no {info['student_no']}: person {', '.join(str(p) for p in info['person_ids'])}"
+    ]
     records = info["records"]
     lines.append(f"registry records of this person ({len(records)}):")
     for r in records:
@@ -175,4 +190,8 @@ def _levels(evidence: dict[str, Any] | None) -> str:
     scores = evidence.get("scores") or {}
     extra = ", ".join(f"{k} {v}" for k, v in scores.items() if v is not None)
     weight = evidence.get("weight")
-    return text + (f" [{extra}]" if extra else "") + (f" weight {weight:g}" if weight is not None else "")
+    return (
+        text
+        + (f" [{extra}]" if extra else "")
+        + (f" weight {weight:g}" if weight is not None else "")
+    )

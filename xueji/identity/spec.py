@@ -66,21 +66,14 @@ class Comparison:
 
     def level_expr(self) -> pl.Expr:
         """The label of the first level whose condition holds, as ``{name}``."""
-        chain: pl.Expr | None = None
-        fallback: pl.Expr = pl.lit(None, pl.String)
-        for lvl in self.levels:
-            if lvl.when is None:
-                fallback = pl.lit(lvl.label)
-                break
-            cond = lvl.when.fill_null(False)
-            chain = (
-                pl.when(cond).then(pl.lit(lvl.label))
-                if chain is None
-                else chain.when(cond).then(pl.lit(lvl.label))  # type: ignore[attr-defined]
-            )
-        if chain is None:
-            return fallback.alias(self.name)
-        return chain.otherwise(fallback).alias(self.name)  # type: ignore[attr-defined]
+        # coalesce keeps the first non-null: the first level whose condition is true
+        labels = [
+            pl.when(lvl.when.fill_null(False)).then(pl.lit(lvl.label))
+            for lvl in self.levels
+            if lvl.when is not None
+        ]
+        fallback = [pl.lit(lvl.label) for lvl in self.levels if lvl.when is None][:1]
+        return pl.coalesce([*labels, *fallback, pl.lit(None, pl.String)]).alias(self.name)
 
     def weights(self) -> dict[str, float]:
         """Weight of each level label."""
@@ -122,17 +115,27 @@ class LinkSpec:
         for c in self.comparisons:
             finite = {k: (v if math.isfinite(v) else 0.0) for k, v in c.weights().items()}
             weight_cols.append(
-                pl.col(c.name).replace_strict(finite, default=0.0, return_dtype=pl.Float64).alias(f"_w_{c.name}")
+                pl.col(c.name)
+                .replace_strict(finite, default=0.0, return_dtype=pl.Float64)
+                .alias(f"_w_{c.name}")
             )
         out = out.with_columns(weight_cols)
-        match_labels = {c.name: [k for k, v in c.weights().items() if v == MATCH] for c in self.comparisons}
-        veto_labels = {c.name: [k for k, v in c.weights().items() if v == VETO] for c in self.comparisons}
+        match_labels = {
+            c.name: [k for k, v in c.weights().items() if v == MATCH] for c in self.comparisons
+        }
+        veto_labels = {
+            c.name: [k for k, v in c.weights().items() if v == VETO] for c in self.comparisons
+        }
         any_match = pl.any_horizontal([pl.col(n).is_in(match_labels[n]) for n in names])
         any_veto = pl.any_horizontal([pl.col(n).is_in(veto_labels[n]) for n in names])
         total = pl.sum_horizontal([f"_w_{n}" for n in names]).alias("match_weight")
         out = out.with_columns(
             total,
-            pl.when(any_match).then(pl.lit("match")).when(any_veto).then(pl.lit("veto")).alias("decisive"),
+            pl.when(any_match)
+            .then(pl.lit("match"))
+            .when(any_veto)
+            .then(pl.lit("veto"))
+            .alias("decisive"),
         ).with_columns(
             (
                 (pl.col("decisive") == "match")
@@ -153,9 +156,14 @@ class LinkSpec:
 
     def describe(self) -> str:
         """The spec as readable text (for ``xueji identity explain-config``)."""
-        lines = [f"[{self.name}] {self.description}", "  blocking keys (candidate pairs agree on every column):"]
+        lines = [
+            f"[{self.name}] {self.description}",
+            "  blocking keys (candidate pairs agree on every column):",
+        ]
         for b in self.blocking:
-            pairs = ", ".join(f"{a}={c}" if a != c else a for a, c in zip(b.left, b.right, strict=True))
+            pairs = ", ".join(
+                f"{a}={c}" if a != c else a for a, c in zip(b.left, b.right, strict=True)
+            )
             lines.append(f"    - {b.name}: {pairs} — {b.description}")
         lines.append("  comparisons (first level that holds; weight or MATCH/VETO):")
         for c in self.comparisons:
@@ -173,7 +181,9 @@ def swapped_date(d: pl.Expr) -> pl.Expr:
     return pl.when((day <= 12) & (day != month)).then(pl.date(d.dt.year(), day, month))
 
 
-def _id_comparison(max_edits: int, masked: bool, different_weight: float, missing_weight: float = 0.0) -> Comparison:
+def _id_comparison(
+    max_edits: int, masked: bool, different_weight: float, missing_weight: float = 0.0
+) -> Comparison:
     levels = [
         Level("exact", L("id_number") == R("id_number"), MATCH, "the same ID number: one person"),
     ]
@@ -185,7 +195,12 @@ def _id_comparison(max_edits: int, masked: bool, different_weight: float, missin
                 8.0,
                 "a masked number (430104********1234) that agrees at every visible character",
             ),
-            Level("masked_inconsistent", L("id_state") == "masked", VETO, "a masked number that disagrees"),
+            Level(
+                "masked_inconsistent",
+                L("id_state") == "masked",
+                VETO,
+                "a masked number that disagrees",
+            ),
         ]
     levels += [
         Level(
@@ -196,12 +211,18 @@ def _id_comparison(max_edits: int, masked: bool, different_weight: float, missin
         ),
         Level(
             "typo",
-            ((L("id_state") == "invalid") | (R("id_state") == "invalid")) & (pl.col("id_edits") <= max_edits),
+            ((L("id_state") == "invalid") | (R("id_state") == "invalid"))
+            & (pl.col("id_edits") <= max_edits),
             6.0 if masked else 10.0,
             f"one number fails GB 11643 and is within {max_edits} edits (substitution or adjacent "
             "transposition) of the other: a mistyped copy",
         ),
-        Level("missing", L("id_number").is_null() | R("id_number").is_null(), missing_weight, "one side has no ID number"),
+        Level(
+            "missing",
+            L("id_number").is_null() | R("id_number").is_null(),
+            missing_weight,
+            "one side has no ID number",
+        ),
         Level("different", None, different_weight, "numbers that differ beyond a typo"),
     ]
     return Comparison("id_number", "ID number (GB 11643)", tuple(levels))
@@ -209,19 +230,31 @@ def _id_comparison(max_edits: int, masked: bool, different_weight: float, missin
 
 def _name_comparison(similar_min: float | None, twin_guard: bool = False) -> Comparison:
     levels = [
-        Level("exact", L("name_key") == R("name_key"), 4.0, "the same name up to script (繁/简), spaces and the middle dot"),
+        Level(
+            "exact",
+            L("name_key") == R("name_key"),
+            4.0,
+            "the same name up to script (繁/简), spaces and the middle dot",
+        ),
     ]
     if twin_guard:
         levels.append(
             Level(
                 "homophone_same_grade",
-                (L("pinyin") == R("pinyin")) & (L("school_code") == R("school_code")) & (L("grade") == R("grade")),
+                (L("pinyin") == R("pinyin"))
+                & (L("school_code") == R("school_code"))
+                & (L("grade") == R("grade")),
                 VETO,
                 "a homophone in the same school and grade: twins (张伟/张玮), not one person twice",
             )
         )
     levels += [
-        Level("homophone", L("pinyin") == R("pinyin"), 2.0, "the same toneless pinyin (surnames read as surnames)"),
+        Level(
+            "homophone",
+            L("pinyin") == R("pinyin"),
+            2.0,
+            "the same toneless pinyin (surnames read as surnames)",
+        ),
     ]
     if similar_min is not None:
         levels.append(
@@ -252,9 +285,24 @@ def _place_comparison() -> Comparison:
         "place",
         "hukou address (户籍地): namesakes born on one day are common in a city, one person's records share a hukou",
         (
-            Level("same_hukou", L("hukou") == R("hukou"), 3.0, "the same hukou address code (all digits)"),
-            Level("same_county", L("county") == R("county"), 1.0, "the same county (first 6 digits of hukou, else of the ID or L number)"),
-            Level("unknown", L("county").is_null() | R("county").is_null(), 0.0, "no place known on one side"),
+            Level(
+                "same_hukou",
+                L("hukou") == R("hukou"),
+                3.0,
+                "the same hukou address code (all digits)",
+            ),
+            Level(
+                "same_county",
+                L("county") == R("county"),
+                1.0,
+                "the same hukou county (first 6 digits)",
+            ),
+            Level(
+                "unknown",
+                L("county").is_null() | R("county").is_null(),
+                0.0,
+                "no hukou on one side (the area in an ID or L number is not where a child lives)",
+            ),
             Level("elsewhere", None, -5.0, "different counties"),
         ),
     )
@@ -268,7 +316,12 @@ def dedupe_spec(cfg: Config) -> LinkSpec:
         description="registry record ↔ registry record: one person holding several records (一人多籍)",
         blocking=(
             BlockingKey("same_id", ("id_number",), ("id_number",), "the same ID number"),
-            BlockingKey("pinyin_birth_date", ("pinyin", "birth_date"), ("pinyin", "birth_date"), "the same name sound and birth date"),
+            BlockingKey(
+                "pinyin_birth_date",
+                ("pinyin", "birth_date"),
+                ("pinyin", "birth_date"),
+                "the same name sound and birth date",
+            ),
             BlockingKey(
                 "pinyin_swapped_birth_date",
                 ("pinyin", "birth_date_swapped"),
@@ -284,7 +337,12 @@ def dedupe_spec(cfg: Config) -> LinkSpec:
                 "birth date (出生日期)",
                 (
                     Level("exact", L("birth_date") == R("birth_date"), 3.0, "the same birth date"),
-                    Level("day_month_swapped", L("birth_date") == swapped_date(R("birth_date")), 1.0, "day and month swapped"),
+                    Level(
+                        "day_month_swapped",
+                        L("birth_date") == swapped_date(R("birth_date")),
+                        1.0,
+                        "day and month swapped",
+                    ),
                     Level("different", None, VETO, "a different or unknown birth date"),
                 ),
             ),
@@ -308,7 +366,9 @@ def attendance_spec(cfg: Config) -> LinkSpec:
         name="attendance",
         description="attendance person (the same child across days) → registry record",
         blocking=(
-            BlockingKey("exact_id", ("id_number",), ("id_number",), "a full ID number equal to the record's"),
+            BlockingKey(
+                "exact_id", ("id_number",), ("id_number",), "a full ID number equal to the record's"
+            ),
             BlockingKey(
                 "masked_id",
                 ("mask_prefix", "mask_suffix"),
@@ -321,7 +381,12 @@ def attendance_spec(cfg: Config) -> LinkSpec:
                 ("school_code", "grade", "class_name"),
                 "the same school, grade and class (names scored with rapidfuzz cdist per class)",
             ),
-            BlockingKey("school", ("school_code",), ("school_code",), "the same school (names scored per school)"),
+            BlockingKey(
+                "school",
+                ("school_code",),
+                ("school_code",),
+                "the same school (names scored per school)",
+            ),
         ),
         comparisons=(
             _id_comparison(max_edits, masked=True, different_weight=-4.0),
@@ -332,12 +397,24 @@ def attendance_spec(cfg: Config) -> LinkSpec:
                 (
                     Level(
                         "same_class",
-                        (L("school_code") == R("school_code")) & (L("grade") == R("grade")) & (L("class_name") == R("class_name")),
+                        (L("school_code") == R("school_code"))
+                        & (L("grade") == R("grade"))
+                        & (L("class_name") == R("class_name")),
                         3.0,
                         "the record's school, grade and class",
                     ),
-                    Level("same_grade", (L("school_code") == R("school_code")) & (L("grade") == R("grade")), 2.0, "the record's school and grade"),
-                    Level("same_school", L("school_code") == R("school_code"), 1.0, "the record's school"),
+                    Level(
+                        "same_grade",
+                        (L("school_code") == R("school_code")) & (L("grade") == R("grade")),
+                        2.0,
+                        "the record's school and grade",
+                    ),
+                    Level(
+                        "same_school",
+                        L("school_code") == R("school_code"),
+                        1.0,
+                        "the record's school",
+                    ),
                     Level("other_school", None, 0.0, "another school"),
                 ),
             ),

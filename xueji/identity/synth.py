@@ -21,7 +21,17 @@ from pypinyin import Style, pinyin
 
 from xueji.ids import CHECK_CHARS, WEIGHTS
 
-COUNTIES = ("430102", "430103", "430104", "430105", "430111", "430112", "430121", "430181", "430182")
+COUNTIES = (
+    "430102",
+    "430103",
+    "430104",
+    "430105",
+    "430111",
+    "430112",
+    "430121",
+    "430181",
+    "430182",
+)
 
 # (surname, relative frequency in per mille); heteronym and compound surnames included.
 SURNAMES = (
@@ -50,7 +60,14 @@ MINORITY_NAMES = (
     "扎西·多吉", "卓玛·次仁", "巴特尔·乌力吉", "其其格·宝音",
 )  # fmt: skip
 
-KINDS = ("same_id", "id_substitution", "id_transposition", "l_number", "l_number_swapped_date", "typo_swapped_date")
+KINDS = (
+    "same_id",
+    "id_substitution",
+    "id_transposition",
+    "l_number",
+    "l_number_swapped_date",
+    "typo_swapped_date",
+)
 NAME_VARIANTS = ("exact", "traditional", "homophone", "spaced")
 
 
@@ -59,7 +76,9 @@ class SynthRegistry:
     """A registry frame (loader-typed, ``_row`` from 1) and its labels."""
 
     registry: pl.DataFrame
-    labels: pl.DataFrame  # _row, person_key, kind ("base", "twin", or a duplicate kind), name_variant, twin_of
+    labels: (
+        pl.DataFrame
+    )  # _row, person_key, kind ("base", "twin", or a duplicate kind), name_variant, twin_of
 
 
 def valid_id(area: str, birth: str, seq: int) -> str:
@@ -76,9 +95,10 @@ def check_chars(body: np.ndarray) -> np.ndarray:
 
 
 def _digits(strings: pl.Series, width: int) -> np.ndarray:
-    return (np.frombuffer("".join(strings.to_list()).encode("ascii"), dtype=np.uint8).reshape(-1, width) - 48).astype(
-        np.int64
-    )
+    return (
+        np.frombuffer("".join(strings.to_list()).encode("ascii"), dtype=np.uint8).reshape(-1, width)
+        - 48
+    ).astype(np.int64)
 
 
 def _ids(area: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> pl.Series:
@@ -96,7 +116,9 @@ def _homophones(chars: str) -> dict[str, list[str]]:
     return {ch: [o for o in group if o != ch] for group in by_sound.values() for ch in group}
 
 
-def _homophone_of(names: list[str], rng: np.random.Generator, table: dict[str, list[str]], surname_len: list[int]) -> list[str]:
+def _homophone_of(
+    names: list[str], rng: np.random.Generator, table: dict[str, list[str]], surname_len: list[int]
+) -> list[str]:
     # One Python step per planted homophone (a few thousand at most), never per record.
     out = []
     for name, k in zip(names, surname_len, strict=True):
@@ -151,7 +173,9 @@ def synth_registry(
     given_names = np.where(gender == "M", given(n_base, pool_m), given(n_base, pool_f))
     names = np.char.add(surnames, given_names)
     minority = rng.random(n_base) < 0.01
-    names = np.where(minority, np.asarray(MINORITY_NAMES)[rng.integers(0, len(MINORITY_NAMES), n_base)], names)
+    names = np.where(
+        minority, np.asarray(MINORITY_NAMES)[rng.integers(0, len(MINORITY_NAMES), n_base)], names
+    )
     surname_len = np.where(minority, 0, surname_len)
     area = np.asarray(COUNTIES)[rng.integers(0, len(COUNTIES), n_base)]
     seq = rng.integers(0, 500, n_base) * 2 + (gender == "M")
@@ -190,19 +214,37 @@ def synth_registry(
     # Twins: same surname, birth date, school and class; next sequence number; a third homophones.
     tw_src = base.sample(n_twin, seed=seed + 1)
     hom = _homophones(MALE_CHARS + FEMALE_CHARS + EXTRA_CHARS)
-    tw_gender = np.where(rng.random(n_twin) < 0.5, tw_src["gender"].to_numpy(), np.where(tw_src["gender"].to_numpy() == "M", "F", "M"))
-    tw_seq = (_digits(tw_src["id_number"].str.slice(14, 3), 3) @ np.asarray([100, 10, 1])) // 2 * 2 + 2 + (tw_gender == "M")
+    tw_gender = np.where(
+        rng.random(n_twin) < 0.5,
+        tw_src["gender"].to_numpy(),
+        np.where(tw_src["gender"].to_numpy() == "M", "F", "M"),
+    )
+    tw_seq = (
+        (_digits(tw_src["id_number"].str.slice(14, 3), 3) @ np.asarray([100, 10, 1])) // 2 * 2
+        + 2
+        + (tw_gender == "M")
+    )
     tw_seq = np.where(tw_seq > 999, tw_seq - 10, tw_seq)
-    tw_ids = _ids(tw_src["area"].to_numpy().astype(str), tw_src["id_number"].str.slice(6, 8).to_numpy().astype(str), tw_seq)
+    tw_ids = _ids(
+        tw_src["area"].to_numpy().astype(str),
+        tw_src["id_number"].str.slice(6, 8).to_numpy().astype(str),
+        tw_seq,
+    )
     homophone_twin = rng.random(n_twin) < 0.33
     tw_given = np.where(tw_gender == "M", given(n_twin, pool_m), given(n_twin, pool_f))
     sl = tw_src["surname_len"].to_numpy()
     src_names = tw_src["name"].to_list()
     tw_names = [nm[: int(k)] + str(g) for nm, k, g in zip(src_names, sl, tw_given, strict=True)]
     hom_names = _homophone_of(src_names, rng, hom, [int(k) for k in sl])
-    tw_names = [h if (flag and h != s) else t for h, s, t, flag in zip(hom_names, src_names, tw_names, homophone_twin, strict=True)]
+    tw_names = [
+        h if (flag and h != s) else t
+        for h, s, t, flag in zip(hom_names, src_names, tw_names, homophone_twin, strict=True)
+    ]
     twins = tw_src.with_columns(
-        pl.Series("person_key", np.arange(n_twin, dtype=np.int64) + int(base["person_key"].to_numpy().max()) + 1),
+        pl.Series(
+            "person_key",
+            np.arange(n_twin, dtype=np.int64) + int(base["person_key"].to_numpy().max()) + 1,
+        ),
         pl.Series("name", tw_names, dtype=pl.String),
         pl.Series("gender", tw_gender),
         tw_ids.alias("id_number"),
@@ -243,14 +285,23 @@ def synth_registry(
     trans_ids = np.char.add(as_text(trans), check)
     orig = d["id_number"].to_numpy().astype(str)
     dup_id = np.select(
-        [kind == "same_id", kind == "id_substitution", kind == "id_transposition", kind == "typo_swapped_date"],
+        [
+            kind == "same_id",
+            kind == "id_substitution",
+            kind == "id_transposition",
+            kind == "typo_swapped_date",
+        ],
         [orig, sub_ids, trans_ids, sub_ids],
         default="",
     )
     bd = d["birth_date"]
     swap_ok = (bd.dt.day() <= 12) & (bd.dt.day() != bd.dt.month())
     bcol = pl.col("b")
-    swapped = pl.DataFrame({"b": bd}).select(pl.date(bcol.dt.year(), bcol.dt.day().clip(1, 12), bcol.dt.month())).to_series()
+    swapped = (
+        pl.DataFrame({"b": bd})
+        .select(pl.date(bcol.dt.year(), bcol.dt.day().clip(1, 12), bcol.dt.month()))
+        .to_series()
+    )
     wants_swap = np.isin(kind, ["l_number_swapped_date", "typo_swapped_date"]) & swap_ok.to_numpy()
     # Cases that cannot be swapped fall back to the unswapped kind.
     kind = np.where(np.isin(kind, ["l_number_swapped_date"]) & ~wants_swap, "l_number", kind)
@@ -260,7 +311,10 @@ def synth_registry(
     variant = np.where(kind == "same_id", variant, variant)
     hom_d = _homophone_of(names_d, rng, hom, d["surname_len"].to_list())
     trad = opencc.OpenCC("s2t").convert("\n".join(names_d)).split("\n") if names_d else []
-    spaced = [nm[:k] + " " + nm[k:] if k else nm.replace("·", "•") for nm, k in zip(names_d, d["surname_len"].to_list(), strict=True)]
+    spaced = [
+        nm[:k] + " " + nm[k:] if k else nm.replace("·", "•")
+        for nm, k in zip(names_d, d["surname_len"].to_list(), strict=True)
+    ]
     picked = [
         {"exact": nm, "traditional": t, "homophone": h, "spaced": s}[v]
         for nm, t, h, s, v in zip(names_d, trad, hom_d, spaced, variant, strict=True)
@@ -271,7 +325,14 @@ def synth_registry(
         pl.Series("id_number", dup_id).replace("", None),
         dup_birth.alias("birth_date"),
         # 一人多籍: the second record is at another school.
-        pl.Series("school_code", (4301000000 + ((d["school_idx"].to_numpy() + rng.integers(1, n_schools, n_dup)) % n_schools) * 7 + 1).astype(str)),
+        pl.Series(
+            "school_code",
+            (
+                4301000000
+                + ((d["school_idx"].to_numpy() + rng.integers(1, n_schools, n_dup)) % n_schools) * 7
+                + 1
+            ).astype(str),
+        ),
         pl.Series("kind", kind),
         pl.lit(False).alias("_is_l"),
         pl.lit(False).alias("_invalid"),
@@ -280,10 +341,18 @@ def synth_registry(
     persons = persons.with_columns(pl.lit("exact").alias("name_variant"))
     # The original's own planted error would make the pair not a duplicate by the contract.
     persons = persons.with_columns(
-        pl.when(pl.col("person_key").is_in(d["person_key"].to_list())).then(False).otherwise(pl.col("_is_l")).alias("_is_l"),
-        pl.when(pl.col("person_key").is_in(d["person_key"].to_list())).then(False).otherwise(pl.col("_invalid")).alias("_invalid"),
+        pl.when(pl.col("person_key").is_in(d["person_key"].to_list()))
+        .then(False)
+        .otherwise(pl.col("_is_l"))
+        .alias("_is_l"),
+        pl.when(pl.col("person_key").is_in(d["person_key"].to_list()))
+        .then(False)
+        .otherwise(pl.col("_invalid"))
+        .alias("_invalid"),
     )
-    rows = pl.concat([persons, dups.select(persons.columns)]).sample(fraction=1.0, shuffle=True, seed=seed + 3)
+    rows = pl.concat([persons, dups.select(persons.columns)]).sample(
+        fraction=1.0, shuffle=True, seed=seed + 3
+    )
     last = pl.col("id_number").str.slice(17, 1)
     bad_check = pl.when(last == "0").then(pl.lit("1")).otherwise(pl.lit("0"))
     rows = rows.with_columns(
@@ -305,11 +374,17 @@ def synth_registry(
     statuses = np.asarray(["enrolled", "suspended", "transferred_out", "graduated"])
     st = statuses[rng.choice(4, n_rows, p=[0.95, 0.01, 0.03, 0.01])]
     rows = rows.with_columns(
-        pl.when(pl.col("kind").is_in(list(KINDS))).then(pl.lit("enrolled")).otherwise(pl.Series(st)).alias("status")
+        pl.when(pl.col("kind").is_in(list(KINDS)))
+        .then(pl.lit("enrolled"))
+        .otherwise(pl.Series(st))
+        .alias("status")
     )
     # Planted duplicates must be two active records: keep the original active too.
     rows = rows.with_columns(
-        pl.when(pl.col("person_key").is_in(d["person_key"].to_list())).then(pl.lit("enrolled")).otherwise(pl.col("status")).alias("status")
+        pl.when(pl.col("person_key").is_in(d["person_key"].to_list()))
+        .then(pl.lit("enrolled"))
+        .otherwise(pl.col("status"))
+        .alias("status")
     )
     rows = rows.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
     registry = rows.select(
@@ -340,10 +415,14 @@ class SynthAttendance:
     """Attendance rows (loader-typed) and, per attendance person, the true record."""
 
     attendance: pl.DataFrame
-    labels: pl.DataFrame  # school_code, grade, class_name, name, id_number, local_id → true_row, person_key, form
+    labels: (
+        pl.DataFrame
+    )  # school_code, grade, class_name, name, id_number, local_id → true_row, person_key, form
 
 
-def synth_attendance(reg: SynthRegistry, seed: int = 1, days: int = 2, unregistered_rate: float = 0.01) -> SynthAttendance:
+def synth_attendance(
+    reg: SynthRegistry, seed: int = 1, days: int = 2, unregistered_rate: float = 0.01
+) -> SynthAttendance:
     """Attendance for every active record's school (one attendee per person), written the
     ways schools write it: full, masked or no ID number (a habit per school, and some
     pupils without), names in traditional characters, homophones, with a space, or
@@ -352,13 +431,19 @@ def synth_attendance(reg: SynthRegistry, seed: int = 1, days: int = 2, unregiste
     rng = np.random.default_rng(seed + 100)
     r = reg.registry.join(reg.labels, on="_row")
     # one attendee per person: the base record when the person has several
-    r = r.filter(pl.col("status") == "enrolled").sort(pl.col("kind") != "base", "_row").unique("person_key", keep="first")
+    r = (
+        r.filter(pl.col("status") == "enrolled")
+        .sort(pl.col("kind") != "base", "_row")
+        .unique("person_key", keep="first")
+    )
     n = r.height
     schools = r["school_code"].unique().sort()
     habit = pl.DataFrame(
         {
             "school_code": schools,
-            "_mode": np.asarray(["full", "masked", "none"])[rng.choice(3, schools.len(), p=[0.4, 0.35, 0.25])],
+            "_mode": np.asarray(["full", "masked", "none"])[
+                rng.choice(3, schools.len(), p=[0.4, 0.35, 0.25])
+            ],
             "_local": rng.random(schools.len()) < 0.6,
         }
     )
@@ -372,14 +457,23 @@ def synth_attendance(reg: SynthRegistry, seed: int = 1, days: int = 2, unregiste
     form[(u >= 0.09) & (u < 0.14)] = "spaced"
     form[(u >= 0.14) & (u < 0.16) & (mode == "full")] = "typo"
     names = r["name"].to_list()
-    sl = [len(nm) - 2 if len(nm) >= 3 and "·" not in nm else (1 if "·" not in nm else 0) for nm in names]
+    sl = [
+        len(nm) - 2 if len(nm) >= 3 and "·" not in nm else (1 if "·" not in nm else 0)
+        for nm in names
+    ]
     hom = _homophones(MALE_CHARS + FEMALE_CHARS + EXTRA_CHARS)
     idx = {f: np.flatnonzero(form == f) for f in ("traditional", "homophone", "spaced", "typo")}
     written = list(names)
-    trad = opencc.OpenCC("s2t").convert("\n".join(names[i] for i in idx["traditional"])).split("\n") if idx["traditional"].size else []
+    trad = (
+        opencc.OpenCC("s2t").convert("\n".join(names[i] for i in idx["traditional"])).split("\n")
+        if idx["traditional"].size
+        else []
+    )
     for i, t in zip(idx["traditional"], trad, strict=True):
         written[i] = t
-    homs = _homophone_of([names[i] for i in idx["homophone"]], rng, hom, [sl[i] for i in idx["homophone"]])
+    homs = _homophone_of(
+        [names[i] for i in idx["homophone"]], rng, hom, [sl[i] for i in idx["homophone"]]
+    )
     for i, h in zip(idx["homophone"], homs, strict=True):
         written[i] = h
     for i in idx["spaced"]:
@@ -395,7 +489,16 @@ def synth_attendance(reg: SynthRegistry, seed: int = 1, days: int = 2, unregiste
         pl.when(pl.Series(mode == "full")).then(ids).when(pl.Series(mode == "masked")).then(masked)
     ).to_series()
     moved = rng.random(n) < 0.01
-    cls = pl.Series(np.where(moved, (rng.integers(1, 9, n)).astype(str), r["class_name"].str.strip_suffix("班").to_numpy())) + "班"
+    cls = (
+        pl.Series(
+            np.where(
+                moved,
+                (rng.integers(1, 9, n)).astype(str),
+                r["class_name"].str.strip_suffix("班").to_numpy(),
+            )
+        )
+        + "班"
+    )
     att = pl.DataFrame(
         {
             "school_code": r["school_code"],
@@ -419,24 +522,49 @@ def synth_attendance(reg: SynthRegistry, seed: int = 1, days: int = 2, unregiste
     gp = np.asarray(list(pool))
     gn = np.char.add(gp[rng.integers(0, len(gp), k)], gp[rng.integers(0, len(gp), k)])
     stranger = _ids(np.full(k, "430199"), np.full(k, "20150101"), rng.integers(0, 1000, k))
-    unreg = pl.DataFrame(
-        {
-            "school_code": pick["school_code"],
-            "grade": pick["grade"],
-            "class_name": pick["class_name"],
-            "name": pl.Series(np.char.add(sn, gn)),
-            "id_number": pl.select(pl.when(pl.Series(rng.random(k) < 0.3)).then(stranger)).to_series(),
-            "local_id": pl.Series(np.char.add("U", np.arange(k).astype(str))),
-            "true_row": pl.Series([None] * k, dtype=pl.Int64),
-            "person_key": pl.Series([None] * k, dtype=pl.Int64),
-            "form": pl.Series(["unregistered"] * k, dtype=pl.String),
-        }
-    ) if k else att.clear()
+    unreg = (
+        pl.DataFrame(
+            {
+                "school_code": pick["school_code"],
+                "grade": pick["grade"],
+                "class_name": pick["class_name"],
+                "name": pl.Series(np.char.add(sn, gn)),
+                "id_number": pl.select(
+                    pl.when(pl.Series(rng.random(k) < 0.3)).then(stranger)
+                ).to_series(),
+                "local_id": pl.Series(np.char.add("U", np.arange(k).astype(str))),
+                "true_row": pl.Series([None] * k, dtype=pl.Int64),
+                "person_key": pl.Series([None] * k, dtype=pl.Int64),
+                "form": pl.Series(["unregistered"] * k, dtype=pl.String),
+            }
+        )
+        if k
+        else att.clear()
+    )
     people = pl.concat([att, unreg.select(att.columns)], how="vertical_relaxed")
     rows = pl.concat(
-        [people.with_columns(pl.lit(date(2026, 11, 2 + d)).alias("date"), pl.lit("present").alias("status")) for d in range(days)]
+        [
+            people.with_columns(
+                pl.lit(date(2026, 11, 2 + d)).alias("date"), pl.lit("present").alias("status")
+            )
+            for d in range(days)
+        ]
     )
-    attendance = rows.select("school_code", "date", "grade", "class_name", "name", "id_number", "local_id", "status")
-    attendance = attendance.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
-    labels = people.select("school_code", "grade", "class_name", "name", "id_number", "local_id", "true_row", "person_key", "form")
+    attendance = rows.select(
+        "school_code", "date", "grade", "class_name", "name", "id_number", "local_id", "status"
+    )
+    attendance = attendance.with_row_index("_row", offset=1).with_columns(
+        pl.col("_row").cast(pl.Int64)
+    )
+    labels = people.select(
+        "school_code",
+        "grade",
+        "class_name",
+        "name",
+        "id_number",
+        "local_id",
+        "true_row",
+        "person_key",
+        "form",
+    )
     return SynthAttendance(attendance, labels)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from xueji.errors import InputError
 from xueji.sample.geography import COUNTY_NAMES
@@ -89,11 +88,3 @@ class SampleConfig:
     def plants(self, name: str) -> int:
         """How many cases of one planted kind this run gets."""
         return max(MINIMUM_PLANTS, int(round(self.rates[name] * self.students)))
-
-
-def ensure_out_dir(out: Path, force: bool) -> None:
-    """Refuse to write into a folder that holds other files unless ``force``."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder (choose another --out)")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise InputError(f"{out}: folder is not empty (use --force to replace the sample in it)")

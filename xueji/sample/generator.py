@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -80,6 +81,7 @@ def generate(cfg: SampleConfig) -> Sample:
     """Build a whole sample city in memory (nothing is written)."""
     cfg.validate()
     rng = np.random.default_rng(cfg.seed)
+    lap = _Laps()
     w = World(
         cfg,
         rng,
@@ -91,6 +93,7 @@ def generate(cfg: SampleConfig) -> Sample:
     add_pupils(w)
     add_inactive(w)
     add_residents(w)
+    lap("city")
     pk = Picker(w)
     plant_entry_age(w, pk)
     unreg = plant_unregistered(w, pk)
@@ -103,6 +106,7 @@ def generate(cfg: SampleConfig) -> Sample:
     plant_enrolment(w, pk)
     transfers = plant_transfers(w, pk)
     home_county = plant_placements(w, pk)
+    lap("plants")
     rounds = resolve_names(
         w,
         extra=[
@@ -112,6 +116,7 @@ def generate(cfg: SampleConfig) -> Sample:
         unregistered=(unreg["school"], unreg["pid"]),
     )
     logger.debug("names settled after {} rounds", rounds)
+    lap("names")
 
     reg = tables.registry(w)
     res = tables.residence(w)
@@ -119,6 +124,7 @@ def generate(cfg: SampleConfig) -> Sample:
     people = fix_masked_clashes(w, people, reg.select("pid", pl.col("id_number").alias("id_text")))
     people = tables.attendance_people(w, Attendance(people, np.zeros((0, 0), dtype=np.uint8)))
     att = Attendance(people, statuses(w, people))
+    lap("tables and attendance")
     changes, seed = tables.changes_and_seed(w, transfers, reg)
     schools, school_tags = _capacities(w, reg)
     catchments = w.sw.catchments.join(schools.select("school", "school_code"), on="school").sort(
@@ -143,6 +149,7 @@ def generate(cfg: SampleConfig) -> Sample:
             schools_tag=school_tags,
         )
     )
+    lap("truth")
     cases = {
         name: dict(sorted(frame.select("tag").drop_nulls().group_by("tag").len().iter_rows()))
         for name, frame in (
@@ -167,6 +174,18 @@ def generate(cfg: SampleConfig) -> Sample:
         school_days=w.school_days,
         cases=cases,
     )
+
+
+class _Laps:
+    """Debug log of how long each phase took (``-v`` shows it)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        logger.debug("sample phase {}: {:.1f} s", phase, now - self.last)
+        self.last = now
 
 
 def _capacities(w: World, reg: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:

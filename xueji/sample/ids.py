@@ -72,19 +72,6 @@ def unique_bodies(
     raise RuntimeError("could not draw distinct identity numbers; the area is too small")
 
 
-def date_to_int(dates: pl.Series) -> np.ndarray:
-    """Dates as yyyymmdd integers."""
-    return (
-        (
-            dates.dt.year().cast(pl.Int64) * 10000
-            + dates.dt.month().cast(pl.Int64) * 100
-            + dates.dt.day().cast(pl.Int64)
-        )
-        .to_numpy()
-        .astype(np.int64)
-    )
-
-
 def mask(id_number: pl.Expr) -> pl.Expr:
     """``430104********1234``: the first 6 and the last 4 characters kept."""
     return pl.when(id_number.str.len_chars() == 18).then(

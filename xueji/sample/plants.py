@@ -15,7 +15,7 @@ import polars as pl
 from xueji.sample import ids
 from xueji.sample.geography import elsewhere_villages
 from xueji.sample.names import draw_given, has_traditional, homophone
-from xueji.sample.population import add_resident_children, cohort, id_area_for, sep1, ymd
+from xueji.sample.population import add_resident_children, cohort, id_area_for, ymd
 from xueji.sample.schools import STANDARD
 from xueji.sample.table import day, is_none
 from xueji.sample.world import World
@@ -621,8 +621,3 @@ def plant_placements(w: World, pk: Picker) -> str | None:
         ]
         r["placement"][order[:k]] = "home_delivery"
     return planted
-
-
-def sep1_day(year: int) -> int:
-    """1 September of ``year`` as a day number."""
-    return int(sep1(np.array([year]))[0])

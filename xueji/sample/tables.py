@@ -11,7 +11,6 @@ from xueji.sample import ids
 from xueji.sample.attendance import Attendance
 from xueji.sample.days import working_day_before
 from xueji.sample.names import NameArrays, has_traditional, homophone, render, subset
-from xueji.sample.population import ymd
 from xueji.sample.table import NO_DATE, is_none, to_date
 from xueji.sample.world import World
 
@@ -330,8 +329,3 @@ def changes_and_seed(
 def to_date_num(d: date) -> int:
     """A date as a day number."""
     return (d - date(1970, 1, 1)).days
-
-
-def ymd_text(days: np.ndarray) -> np.ndarray:
-    """Day numbers as yyyymmdd integers (re-exported for writers)."""
-    return ymd(days)

@@ -11,12 +11,14 @@ import io
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+from loguru import logger
 
 from xueji import __version__
 from xueji.errors import InputError
@@ -329,12 +331,16 @@ def write_sample(sample: Sample, out: Path, force: bool = False) -> dict[str, ob
 
 def _write_all(sample: Sample, folder: Path) -> dict[str, object]:
     rng = np.random.default_rng(sample.cfg.seed + 1)
+    started = time.perf_counter()
     write_schools(sample, folder / "schools.csv")
     write_catchments(sample, folder / "catchments.xlsx")
     notes = write_registry(sample, folder / "registry.csv", rng)
     write_residence(sample, folder / "residence.csv")
     write_changes(sample, folder / "registry_changes.csv", rng)
+    logger.debug("sample phase write tables: {:.1f} s", time.perf_counter() - started)
+    started = time.perf_counter()
     rows = write_attendance(sample, folder / "attendance.parquet")
+    logger.debug("sample phase write attendance: {:.1f} s", time.perf_counter() - started)
     sample.seed.write_csv(folder / "transfers_seed.csv")
     sample.truth.write_csv(folder / "truth.csv")
     errors = pl.DataFrame(

@@ -164,6 +164,31 @@ def _existing_students(conn: Connection, school_codes: list[str]) -> pl.DataFram
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
 
+def _bulk_insert(conn: Connection, table: str, frame: pl.DataFrame) -> None:
+    """Append ``frame`` to ``table`` by the fastest path each backend offers.
+
+    PostgreSQL: ``COPY ... FROM STDIN`` fed with CSV that Polars writes. SQLite: one
+    prepared INSERT executed over row tuples. Both skip SQLAlchemy's per-row parameter
+    processing, which costs more than the database's own work at a million rows.
+    """
+    columns = ", ".join(frame.columns)
+    # Dates as ISO text: SQLite stores them so, and PostgreSQL's COPY reads them so.
+    text = frame.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d"))
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, NULL '\\N')"
+            with cursor.copy(sql) as copy:
+                for batch in text.iter_slices(_BATCH * 5):
+                    copy.write(batch.write_csv(include_header=False, null_value="\\N"))
+        return
+    marks = ", ".join("?" for _ in frame.columns)
+    for batch in text.iter_slices(_BATCH):
+        if batch.height:
+            conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", batch.rows())
+
+
 def _upsert_schools(conn: Connection, schools: pl.DataFrame, now: datetime) -> None:
     if schools.is_empty():
         return
@@ -205,9 +230,7 @@ def import_registry(
         before = _existing_students(conn, codes)
         for chunk in _chunks(codes):
             conn.execute(delete(Student).where(col(Student.school_code).in_(chunk)))
-        for batch in students.iter_slices(_BATCH):
-            if batch.height:
-                conn.execute(insert(Student), batch.to_dicts())
+        _bulk_insert(conn, Student.__tablename__, students)
         conn.execute(
             insert(RegistryImport).values(
                 imported_at=now,

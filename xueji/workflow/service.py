@@ -168,23 +168,14 @@ def _load(session: Session, transfer_id: int) -> tuple[Transfer, History]:
     return t, History(tuple(events))
 
 
-def write_transition(
-    session: Session,
-    t: Transfer,
-    to_state: str,
-    *,
-    action: str,
-    actor: str,
-    actor_org: str | None,
-    at: datetime,
-    note: str | None = None,
-    payload: str | None = None,
-) -> None:
-    """Move ``t`` to ``to_state`` if nobody else did first, and append the event.
+def claim(session: Session, t: Transfer, to_state: str) -> None:
+    """Move ``t`` to ``to_state`` unless somebody else moved it since we read it.
 
-    The only statement in xueji that changes a transfer's state.
+    The only statement in xueji that changes a transfer's state: an UPDATE guarded by
+    the version we read. On PostgreSQL a competing step waits here for our commit and
+    then matches no row; on SQLite the step's write lock makes competitors wait for
+    the whole step.
     """
-    assert t.id is not None
     done = session.connection().execute(
         update(Transfer)
         .where(col(Transfer.id) == t.id, col(Transfer.version) == t.version)
@@ -196,18 +187,6 @@ def write_transition(
     )
     if done.rowcount != 1:
         raise _StaleVersionError
-    append_event(
-        session,
-        transfer_id=t.id,
-        action=action,
-        from_state=t.state,
-        to_state=to_state,
-        actor=actor,
-        actor_org=actor_org,
-        at=at,
-        note=note,
-        payload=payload,
-    )
 
 
 def _move_student(session: Session, t: Transfer) -> str:
@@ -256,16 +235,17 @@ def _act(
         with session_scope(engine) as session:
             t, history = _load(session, transfer_id)
             to_state = decide(t, history, user, action)
-            payload = None
-            if to_state == FINAL_STATE:
-                # Move the record first: if the registry no longer holds the student at
-                # the sending school, the transfer stays where it was.
-                payload = _move_student(session, t)
-            write_transition(
+            # Claim the step first, so a competitor is refused as "already approved"
+            # rather than tripping over the student record we are about to move.
+            claim(session, t, to_state)
+            payload = _move_student(session, t) if to_state == FINAL_STATE else None
+            assert t.id is not None
+            append_event(
                 session,
-                t,
-                to_state,
+                transfer_id=t.id,
                 action=action,
+                from_state=t.state,
+                to_state=to_state,
                 actor=user.name,
                 actor_org=user.org,
                 at=when,

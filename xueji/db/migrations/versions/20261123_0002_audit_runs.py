@@ -67,20 +67,18 @@ def upgrade() -> None:
     op.create_index("ix_audit_findings_violation_id", "audit_findings", ["violation_id"])
     op.create_index("ix_audit_findings_rule", "audit_findings", ["rule"])
 
+    # One compressed Parquet document (student_no, school_code, status) per run.
     op.create_table(
         "audit_registry_snapshots",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("run_id", sa.Integer(), sa.ForeignKey("audit_runs.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("student_no", _TEXT(), nullable=False),
-        sa.Column("school_code", _TEXT(), nullable=True),
-        sa.Column("status", _TEXT(), nullable=True),
+        sa.Column("run_id", sa.Integer(), sa.ForeignKey("audit_runs.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("format", _TEXT(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
     )
-    op.create_index("ix_audit_registry_snapshots_run_id", "audit_registry_snapshots", ["run_id"])
 
 
 def downgrade() -> None:
     """Drop the audit history tables."""
-    op.drop_index("ix_audit_registry_snapshots_run_id", table_name="audit_registry_snapshots")
     op.drop_table("audit_registry_snapshots")
     op.drop_index("ix_audit_findings_rule", table_name="audit_findings")
     op.drop_index("ix_audit_findings_violation_id", table_name="audit_findings")
