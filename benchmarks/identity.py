@@ -33,40 +33,13 @@ from typing import Any
 
 import polars as pl
 
+from xueji.identity.synth import pair_metrics
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_SIZES = (100_000, 300_000, 1_000_000)
 
 
 # --------------------------------------------------------------------------- metrics
-
-
-def pair_metrics(clusters: pl.DataFrame, labels: pl.DataFrame) -> dict[str, float]:
-    """Pairwise precision, recall, F1 and twins merged, from (``_row``, ``cluster``) and the
-    labels (``_row``, ``person_key``, ``kind``, ``twin_of``), without listing pairs."""
-    j = clusters.join(labels, on="_row")
-
-    def pairs(keys: list[str]) -> int:
-        n = j.group_by(keys).len()["len"].cast(pl.Int64)
-        return int((n * (n - 1) // 2).sum())
-
-    predicted, truth, both = (
-        pairs(["cluster"]),
-        pairs(["person_key"]),
-        pairs(["cluster", "person_key"]),
-    )
-    precision = both / predicted if predicted else 1.0
-    recall = both / truth if truth else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    twins = j.filter(pl.col("kind") == "twin").select("cluster", "twin_of")
-    sibling = j.select("cluster", pl.col("person_key").alias("twin_of")).unique()
-    merged = twins.join(sibling, on=["cluster", "twin_of"], how="semi").height
-    return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "twins": twins.height,
-        "twins_merged": merged / twins.height if twins.height else 0.0,
-    }
 
 
 # --------------------------------------------------------------------------- data
@@ -389,12 +362,14 @@ def main() -> None:
     if attendance:
         print("\nAttendance linking (synthetic attendance of those registries, 2 days):")
         print(
-            f"{'records':>10}  {'persons':>9}  {'right':>8}  {'wrong':>8}  {'unreg linked':>12}  {'pairs/person':>12}  {'wall s':>7}  {'cpu s':>6}  {'peak MB':>8}"
+            f"{'records':>10}  {'persons':>9}  {'right':>8}  {'wrong':>8}  {'unreg linked':>12}  "
+            f"{'wall s':>7}  {'cpu s':>6}  {'peak MB':>8}  candidate pairs per person by key"
         )
         for size, r in attendance:
+            per = ", ".join(f"{k} {v / r['persons']:.2f}" for k, v in r["pairs_by_key"].items())
             print(
                 f"{size:>10,}  {r['persons']:>9,}  {r['right'] * 100:>7.3f}%  {r['wrong'] * 100:>7.3f}%  "
-                f"{r['unregistered_linked'] * 100:>11.2f}%  {r['pairs'] / r['persons']:>12.1f}  {r['wall']:>7.1f}  {r['cpu']:>6.1f}  {r['peak_mb']:>8.0f}"
+                f"{r['unregistered_linked'] * 100:>11.2f}%  {r['wall']:>7.1f}  {r['cpu']:>6.1f}  {r['peak_mb']:>8.0f}  {per}"
             )
     if args.sample:
         r = run_worker("sample", str(args.sample))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest_audit import B, C, audit, bad_check, id_of, night, student, violations
+from conftest_audit import B, C, audit, bad_check, id_of, night, run_cli, student, violations
 from rich.console import Console
 
 from xueji.audit.history import count_runs
@@ -227,3 +227,24 @@ def test_a_failing_rule_is_reported_and_the_others_still_run(tmp_path: Path, db:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["rules"]["GRADE_LEVEL"]["status"] == "failed"
     assert summary["failed_rules"][0]["rule"] == "GRADE_LEVEL"
+
+
+def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://xueji:secret@127.0.0.1:9/xueji"  # nothing listens on port 9
+    result = audit(_night(tmp_path), url, "--out", tmp_path / "run1")
+    assert result.exit_code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: cannot open the database postgresql+psycopg://xueji:***@127.0.0.1:9/xueji: ")
+    assert last.endswith("(check --db or $XUEJI_DB)") and "secret" not in result.stderr
+    assert not (tmp_path / "run1").exists()
+
+
+def test_generated_data_is_audited_as_of_its_manifest_date(tmp_path: Path, db: str) -> None:
+    data = _night(tmp_path)
+    (data / "manifest.json").write_text(json.dumps({"generator": "xueji sample generate", "as_of": "2026-11-18"}), encoding="utf-8")
+    out = tmp_path / "run1"
+    assert run_cli("audit", data, "--db", db, "--out", out).exit_code == 0
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["as_of"] == "2026-11-18"
+    # An explicit --as-of still wins.
+    assert audit(data, db, "--out", tmp_path / "run2", as_of=date(2026, 11, 19)).exit_code == 0
+    assert json.loads((tmp_path / "run2" / "summary.json").read_text(encoding="utf-8"))["as_of"] == "2026-11-19"

@@ -8,10 +8,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
 from conftest_workflow import *  # noqa: F403  (fixtures)
 from conftest_workflow import World
 from sqlalchemy import text
 
+from xueji.cli import main
 from xueji.db import (
     alembic_config,
     current_revisions,
@@ -97,3 +99,21 @@ def test_every_model_module_shares_one_metadata() -> None:
         "transfer_events",
         "event_chain_head",
     } <= tables
+
+
+def test_commands_refuse_a_database_that_is_not_set_up(tmp_path: Path) -> None:
+    env = {"XUEJI_DB": f"sqlite:///{tmp_path / 'new.db'}", "XUEJI_TOKEN": "xj_a_b"}
+    result = CliRunner().invoke(main, ["transfer", "list"], env=env)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: database sqlite:///{tmp_path / 'new.db'} has no xueji tables yet: "
+        "run `xueji db init` (with the same --db)\n"
+    )
+
+
+def test_commands_refuse_an_unreachable_database() -> None:
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/xueji"  # port 1: nothing listens
+    result = CliRunner().invoke(main, ["whoami", "--db", url], env={"XUEJI_TOKEN": "xj_a_b"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: cannot open database {url}: ")
+    assert "Traceback" not in result.output

@@ -218,3 +218,27 @@ def test_every_record_has_a_person_id() -> None:
         "dup_group_id": pl.String,
         "dup_evidence": pl.String,
     }
+
+
+def test_empty_tables_and_unreadable_cells() -> None:
+    empty = resolve_identities(
+        typed_tables(registry=[], attendance=[], residence=[]), default_config(), AS_OF
+    )
+    assert (
+        empty.records.height,
+        empty.attendance_persons.height,
+        empty.residence_links.height,
+    ) == (0, 0, 0)
+    assert empty.attendance.collect().height == 0
+    # cells the loader could not read arrive as nulls: unknown, never linked, never a crash
+    tables = typed_tables(
+        registry=[{"student_no": None, "name": None}, rec(L1, None, "张伟")],
+        attendance=[
+            {"school_code": None, "name": None, "date": None, "grade": None, "class_name": None}
+        ],
+        residence=[{"id_number": None, "name": None}],
+    )
+    ident = resolve_identities(tables, default_config(), AS_OF)
+    assert ident.records["person_id"].to_list() == [1, 2]
+    assert ident.attendance_persons["method"].to_list() == ["unlinked"]
+    assert ident.residence_links["method"].to_list() == ["unlinked"]

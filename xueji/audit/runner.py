@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 from loguru import logger
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from xueji import __version__
 from xueji.audit import compare, history, summary
@@ -40,7 +41,7 @@ from xueji.audit.progress import LogProgress, Progress
 from xueji.audit.writer import RunFolder, check_free, default_run_dir
 from xueji.config import Config, load_config
 from xueji.db import init_db, make_engine, session_scope
-from xueji.errors import InputError
+from xueji.errors import InputError, XuejiError
 from xueji.io import Inputs, load_inputs
 from xueji.rules.base import FINDING_SCHEMA, SEVERITIES
 from xueji.rules.catalogue import all_rules
@@ -115,6 +116,20 @@ def _workflow_facts(engine: Engine, as_of: date, holidays: tuple[date, ...], lim
     if completed is None or overdue is None:
         logger.warning("the transfer workflow is not installed: no completed or overdue transfers are known")
     return done, late
+
+
+def _open_database(url: str | None) -> Engine:
+    """The run-history database, migrated to the current schema; one clear error if it
+    cannot be reached (the password, if any, is not repeated)."""
+    engine = make_engine(url)
+    try:
+        init_db(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise XuejiError(f"cannot open the database {where}: {reason} (check --db or $XUEJI_DB)") from exc
+    return engine
 
 
 def _check_county(inputs: Inputs, county: str | None) -> None:
@@ -197,8 +212,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
             f"{inputs.data_errors.height:,} data errors",
         )
 
-        engine = make_engine(options.db_url)
-        init_db(engine)
+        engine = _open_database(options.db_url)
 
         # link -------------------------------------------------------------------------
         progress.start("link")

@@ -26,7 +26,6 @@ from xueji.workflow.accounts import (
     add_user,
     authenticate,
     create_first_admin,
-    credentials_path,
     find_token,
     list_users,
     require_admin,
@@ -232,7 +231,7 @@ def whoami(db_url: str | None, as_json: bool) -> None:
     if as_json:
         print_json({"name": user.name, "role": user.role, "org": user.org, "token_from": source})
         return
-    click.echo(f"{user.describe()} (token from {source}; credentials file: {credentials_path()})")
+    click.echo(f"{user.describe()} (token from {source})")
 
 
 COMMANDS: tuple[click.Command, ...] = (db_group, user_group, login, whoami)

@@ -151,7 +151,10 @@ def _persons(sightings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
         .with_row_index("_v")
         .with_columns(pl.col("_v").cast(pl.Int64))
     )
-    return s.select("_sight", "att_person"), persons, variants
+    # A 64-bit hash collision between two sightings is vanishingly rare; if it happens,
+    # one person's rows are mislabelled, but no attendance row is ever duplicated.
+    mapping = s.select("_sight", "att_person").unique("_sight", keep="first")
+    return mapping, persons, variants
 
 
 def _choose(
@@ -254,12 +257,15 @@ def prepare_attendance(
     """(attendance with ``_sight``, sighting → att_person, persons, variants).
 
     Only the sightings aggregate is collected (streaming engine), never the rows."""
-    att = attendance.with_columns(sighting_key())
+    # Group on the columns themselves (faster than hashing every row), then hash the
+    # distinct sightings: the same hash on the rows later joins att_person back.
     sightings = (
-        att.group_by("_sight")
-        .agg(*[pl.col(c).first() for c in SIGHTING], pl.len().alias("days"))
+        attendance.group_by(list(SIGHTING))
+        .agg(pl.len().alias("days"))
         .collect(engine="streaming")
+        .with_columns(sighting_key())
     )
+    att = attendance.with_columns(sighting_key())
     mapping, persons, variants = _persons(sightings)
     return att, mapping, persons, variants
 

@@ -568,3 +568,32 @@ def synth_attendance(
         "form",
     )
     return SynthAttendance(attendance, labels)
+
+
+def pair_metrics(clusters: pl.DataFrame, labels: pl.DataFrame) -> dict[str, float]:
+    """Pairwise precision, recall, F1 and twins merged, from (``_row``, ``cluster``) and the
+    labels (``_row``, ``person_key``, ``kind``, ``twin_of``), without listing pairs."""
+    j = clusters.join(labels, on="_row")
+
+    def pairs(keys: list[str]) -> int:
+        n = j.group_by(keys).len()["len"].cast(pl.Int64)
+        return int((n * (n - 1) // 2).sum())
+
+    predicted, truth, both = (
+        pairs(["cluster"]),
+        pairs(["person_key"]),
+        pairs(["cluster", "person_key"]),
+    )
+    precision = both / predicted if predicted else 1.0
+    recall = both / truth if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    twins = j.filter(pl.col("kind") == "twin").select("cluster", "twin_of")
+    sibling = j.select("cluster", pl.col("person_key").alias("twin_of")).unique()
+    merged = twins.join(sibling, on=["cluster", "twin_of"], how="semi").height
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "twins": twins.height,
+        "twins_merged": merged / twins.height if twins.height else 0.0,
+    }

@@ -51,15 +51,25 @@ def window_days_setting(ctx: AuditContext) -> int:
     return n
 
 
+def _rows(ctx: AuditContext) -> pl.LazyFrame:
+    # The one view of attendance both passes read (school days, then masks): written
+    # once so the optimiser can share the scan between them.
+    return ctx.identity.attendance.select("school_code", "date", "status", "att_person").filter(
+        pl.col("school_code").is_not_null() & pl.col("date").is_not_null() & (pl.col("date") <= ctx.as_of)
+    )
+
+
+def attendance_rows(ctx: AuditContext) -> pl.LazyFrame:
+    """Attendance rows up to the as-of date with a known school and date: ``school_code``,
+    ``date``, ``status``, ``att_person``."""
+    result: pl.LazyFrame = ctx.shared("attendance.rows", _rows)
+    return result
+
+
 def _window_days(ctx: AuditContext) -> pl.LazyFrame:
     n = window_days_setting(ctx)
-    # The school days come from the attendance table as loaded: identity resolution only
-    # adds att_person, and this pass needs no more than school_code and date.
-    source = ctx.tables["attendance"] if ctx.has("attendance") else ctx.identity.attendance
     days = (
-        source.filter(
-            pl.col("school_code").is_not_null() & pl.col("date").is_not_null() & (pl.col("date") <= ctx.as_of)
-        )
+        attendance_rows(ctx)
         .group_by("school_code", "date")
         .agg()
         # Dates are distinct within a school, so rank 1 is its latest school day.
@@ -77,7 +87,7 @@ def _window_days(ctx: AuditContext) -> pl.LazyFrame:
 def window_days(ctx: AuditContext) -> pl.LazyFrame:
     """Each school's window days: ``school_code``, ``date``, ``day_bit`` (0 = the latest
     school day up to the as-of date, 1 the one before, ...) and ``bit`` = 2**day_bit."""
-    result: pl.LazyFrame = ctx.shared("attendance.window_days", lambda c: _window_days(c).cache())
+    result: pl.LazyFrame = ctx.shared("attendance.window_days", _window_days)
     return result
 
 
@@ -101,7 +111,7 @@ def _att_masks(ctx: AuditContext) -> pl.LazyFrame:
     bit = pl.col("bit")
     zero = pl.lit(0, pl.UInt64)
     return (
-        ctx.identity.attendance.select("school_code", "date", "status", "att_person")
+        attendance_rows(ctx)
         .filter(pl.col("att_person").is_not_null())
         # The inner join keeps only rows on a window day of their own school.
         .join(window_days(ctx).select("school_code", "date", "bit"), on=["school_code", "date"], how="inner")
@@ -123,7 +133,7 @@ def _att_masks(ctx: AuditContext) -> pl.LazyFrame:
 def att_masks(ctx: AuditContext) -> pl.LazyFrame:
     """Per attendance person with rows in its school's window: ``att_person``,
     ``rows_mask``, ``present_mask``, ``absent_mask`` (UInt64, bit ``day_bit``)."""
-    result: pl.LazyFrame = ctx.shared("attendance.att_masks", lambda c: _att_masks(c).cache())
+    result: pl.LazyFrame = ctx.shared("attendance.att_masks", _att_masks)
     return result
 
 

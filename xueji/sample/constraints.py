@@ -123,10 +123,15 @@ class _RiskyCheck:
         full = self.cell + keys
         hot = np.unique(full[self.risky])
         near = np.flatnonzero(np.isin(full, hot))
-        pairs = np.unique(np.stack([full[near], self.pid[near]], axis=1), axis=0)
-        values, counts = np.unique(pairs[:, 0], return_counts=True)
+        f, who = full[near], self.pid[near]
+        order = np.lexsort((who, f))
+        f_sorted, who_sorted = f[order], who[order]
+        # one entry per (key, person): a person's record and residence row count once
+        new_pair = np.ones(f_sorted.shape[0], dtype=bool)
+        new_pair[1:] = (f_sorted[1:] != f_sorted[:-1]) | (who_sorted[1:] != who_sorted[:-1])
+        values, counts = np.unique(f_sorted[new_pair], return_counts=True)
         crowded = values[counts > 1]
-        hit = near[np.isin(full[near], crowded) & self.risky[near]]
+        hit = near[np.isin(f, crowded) & self.risky[near]]
         return np.unique(self.pid[hit])
 
 

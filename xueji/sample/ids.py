@@ -21,15 +21,14 @@ PROVINCES = frozenset(
 )
 
 
-def body_digits(body: np.ndarray) -> np.ndarray:
-    """The 17 digits (most significant first) of 17-digit integer bodies, shape (n, 17)."""
-    powers = 10 ** np.arange(16, -1, -1, dtype=np.int64)
-    return (body[:, None] // powers[None, :]) % 10
-
-
 def check_index(body: np.ndarray) -> np.ndarray:
     """Index into ``CHECK_CHARS`` of the MOD 11-2 check character of each body."""
-    return (body_digits(body) * WEIGHTS).sum(axis=1) % 11
+    total = np.zeros(body.shape[0], dtype=np.int64)
+    rest = body.astype(np.int64)
+    for weight in WEIGHTS[::-1]:
+        rest, digit = np.divmod(rest, 10)
+        total += digit * weight
+    return total % 11
 
 
 def make_body(area: np.ndarray, yyyymmdd: np.ndarray, seq: np.ndarray) -> np.ndarray:
@@ -70,22 +69,6 @@ def unique_bodies(
         idx = np.flatnonzero(repeat)
         body[idx] = make_body(area[idx], yyyymmdd[idx], draw_sequence(rng, male[idx]))
     raise RuntimeError("could not draw distinct identity numbers; the area is too small")
-
-
-def mask(id_number: pl.Expr) -> pl.Expr:
-    """``430104********1234``: the first 6 and the last 4 characters kept."""
-    return pl.when(id_number.str.len_chars() == 18).then(
-        id_number.str.slice(0, 6) + pl.lit("*" * 8) + id_number.str.slice(14, 4)
-    )
-
-
-def temp_numbers(area: np.ndarray, yyyymmdd: np.ndarray, rng: np.random.Generator) -> pl.Series:
-    """``L`` numbers: L + 6-digit area + 8-digit birth date + 4 digits (no check character)."""
-    tail = rng.integers(0, 10000, size=area.shape[0])
-    text = pl.Series(
-        area.astype(np.int64) * 10**12 + yyyymmdd.astype(np.int64) * 10**4 + tail
-    ).cast(pl.String)
-    return "L" + text
 
 
 def is_valid_resident_id(id_number: pl.Expr) -> pl.Expr:

@@ -325,13 +325,3 @@ def subset(names: NameArrays, idx: np.ndarray) -> NameArrays:
     return NameArrays(
         surname=names.surname[idx], g1=names.g1[idx], g2=names.g2[idx], minority=names.minority[idx]
     )
-
-
-def concat(parts: list[NameArrays]) -> NameArrays:
-    """Names of several groups, one after the other."""
-    return NameArrays(
-        surname=np.concatenate([p.surname for p in parts]),
-        g1=np.concatenate([p.g1 for p in parts]),
-        g2=np.concatenate([p.g2 for p in parts]),
-        minority=np.concatenate([p.minority for p in parts]),
-    )

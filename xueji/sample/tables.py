@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import polars as pl
 
 from xueji.sample import ids
 from xueji.sample.attendance import Attendance
-from xueji.sample.days import working_day_before
+from xueji.sample.days import holidays
 from xueji.sample.names import NameArrays, has_traditional, homophone, render, subset
-from xueji.sample.table import NO_DATE, is_none, to_date
+from xueji.sample.table import NO_DATE, is_none
 from xueji.sample.world import World
 
 ACTIVE = ("enrolled", "suspended")
@@ -189,6 +187,18 @@ def attendance_people(w: World, att: Attendance) -> pl.DataFrame:
     )
 
 
+def _day_dates(days: np.ndarray) -> pl.Series:
+    return pl.Series(np.asarray(days, dtype=np.int32)).cast(pl.Date)
+
+
+def _busday_back(end: np.ndarray, n: np.ndarray, w: World) -> np.ndarray:
+    """For each end day, the working day with exactly ``n`` working days after it up to
+    and including ``end`` (Mon–Fri, the National Day week off)."""
+    off = [np.datetime64(h, "D") for h in holidays(w.cfg.as_of)]
+    out = np.busday_offset(end.astype("datetime64[D]"), -n, roll="backward", holidays=off)
+    return out.astype(np.int64)
+
+
 def changes_and_seed(
     w: World, transfers: dict[str, np.ndarray], reg: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -196,136 +206,104 @@ def changes_and_seed(
     seed: completed approvals for most transfers, open transfers at each step."""
     rng = w.rng
     r = w.records
-    codes = w.sw.schools["school_code"].to_numpy()
-    sn = reg.sort("rec")["student_no"].to_numpy()
-    class_name = reg.sort("rec")["class_name"].to_numpy()
-    rows: list[dict[str, object]] = []
+    codes = w.sw.schools["school_code"].to_numpy().astype(object)
+    by_rec = reg.sort("rec")
+    sn = by_rec["student_no"].to_numpy()
+    class_name = by_rec["class_name"].to_numpy()
     moved, src, change = transfers["moved"], transfers["from"], transfers["change_day"]
-    for i, s, c in zip(moved, src, change, strict=True):
-        rows.append(
+
+    def rows(
+        kind: str, rec: np.ndarray, days: np.ndarray, frm: np.ndarray, to: np.ndarray | None
+    ) -> pl.DataFrame:
+        return pl.DataFrame(
             {
-                "student_no": sn[i],
-                "change_type": "transfer",
-                "from_school_code": codes[s],
-                "to_school_code": codes[r["school"][i]],
-                "change_date": to_date(c),
-                "rec": int(i),
+                "student_no": pl.Series(sn[rec], dtype=pl.String),
+                "change_type": pl.Series([kind] * rec.shape[0], dtype=pl.String),
+                "from_school_code": pl.Series(codes[frm], dtype=pl.String),
+                "to_school_code": pl.Series(
+                    codes[to] if to is not None else [None] * rec.shape[0], dtype=pl.String
+                ),
+                "change_date": _day_dates(days),
+                "rec": pl.Series(rec, dtype=pl.Int64),
             }
         )
-    for i in np.flatnonzero(r["status"] == "suspended"):
-        rows.append(
-            {
-                "student_no": sn[i],
-                "change_type": "suspend",
-                "from_school_code": codes[r["school"][i]],
-                "to_school_code": None,
-                "change_date": to_date(r["status_day"][i]),
-                "rec": int(i),
-            }
-        )
-    for i in np.flatnonzero(r["status"] == "dropped"):
-        rows.append(
-            {
-                "student_no": sn[i],
-                "change_type": "drop",
-                "from_school_code": codes[r["school"][i]],
-                "to_school_code": None,
-                "change_date": to_date(r["status_day"][i]),
-                "rec": int(i),
-            }
-        )
+
+    parts = [rows("transfer", moved, change, src, r["school"][moved])]
+    for status, kind in (("suspended", "suspend"), ("dropped", "drop")):
+        rec = np.flatnonzero(r["status"] == status)
+        parts.append(rows(kind, rec, r["status_day"][rec], r["school"][rec], None))
     plain = np.flatnonzero(
         (r["status"] == "enrolled") & is_none(r["tag"]) & (r["enrol_day"] < w.year_start_day)
     )
     for kind, share in (("resume", 0.002), ("other", 0.001)):
-        pick = rng.choice(plain, size=max(1, int(share * plain.shape[0])), replace=False)
-        for i in pick:
-            when = int(r["enrol_day"][i]) + int(
-                rng.integers(30, max(31, w.as_of_day - int(r["enrol_day"][i]) - 10))
-            )
-            rows.append(
-                {
-                    "student_no": sn[i],
-                    "change_type": kind,
-                    "from_school_code": codes[r["school"][i]],
-                    "to_school_code": None,
-                    "change_date": to_date(when),
-                    "rec": int(i),
-                }
-            )
-    changes = pl.DataFrame(
-        rows,
-        schema={
-            "student_no": pl.String,
-            "change_type": pl.String,
-            "from_school_code": pl.String,
-            "to_school_code": pl.String,
-            "change_date": pl.Date,
-            "rec": pl.Int64,
-        },
-    )
-    changes = changes.sort("change_date", "student_no", "change_type")
+        pick = np.sort(rng.choice(plain, size=max(1, int(share * plain.shape[0])), replace=False))
+        since = r["enrol_day"][pick].astype(np.int64)
+        span = np.maximum(31, w.as_of_day - since - 10)
+        when = since + 30 + (rng.random(pick.shape[0]) * (span - 30)).astype(np.int64)
+        parts.append(rows(kind, pick, when, r["school"][pick], None))
+    changes = pl.concat(parts).sort("change_date", "student_no", "change_type")
 
-    seed: list[dict[str, object]] = []
     reasons = np.array(["hukou_move", "parent_job", "home_move", "other"])
-    for i, s, c in zip(moved, src, change, strict=True):
-        tag = r["tag"][i]
-        if tag == "unapproved_no_record":
-            continue
-        done = to_date(
-            c
-            + (
-                int(rng.integers(3, 21))
-                if tag == "unapproved_late_approval"
-                else -int(rng.integers(0, 6))
-            )
-        )
-        seed.append(
-            {
-                "student_no": sn[i], "from_school_code": codes[s], "to_school_code": codes[r["school"][i]],
-                "to_class": class_name[i], "reason": str(rng.choice(reasons, p=[0.3, 0.3, 0.3, 0.1])),
-                "state": "completed", "submitted_on": to_date(to_date_num(done) - int(rng.integers(10, 40))),
-                "state_entered_on": done,
-            }
-        )  # fmt: skip
-    states = [
-        "submitted",
-        "receiving_school_approved",
-        "receiving_bureau_approved",
-        "sending_school_confirmed",
-    ]
-    cls = w.sw.classes
-    for i, dest in zip(transfers["open"], transfers["to"], strict=True):
-        overdue = r["tag"][i] == "transfer_overdue"
-        wait = int(rng.integers(14, 41)) if overdue else int(rng.integers(1, 7))
-        entered = working_day_before(w.cfg.as_of, wait, w.cfg.as_of)
-        state = states[int(rng.integers(0, 4))]
-        submitted = (
-            entered
-            if state == "submitted"
-            else working_day_before(entered, int(rng.integers(2, 9)), w.cfg.as_of)
-        )
-        same_grade = cls.filter(
-            (pl.col("school") == int(dest)) & (pl.col("grade") == int(r["grade"][i]))
-        )
-        to_class = same_grade["class_name"][0] if same_grade.height else "1班"
-        seed.append(
-            {
-                "student_no": sn[i], "from_school_code": codes[r["school"][i]], "to_school_code": codes[dest],
-                "to_class": to_class, "reason": str(rng.choice(reasons, p=[0.3, 0.3, 0.3, 0.1])),
-                "state": state, "submitted_on": submitted, "state_entered_on": entered,
-            }
-        )  # fmt: skip
-    seed_frame = pl.DataFrame(
-        seed,
-        schema={
-            "student_no": pl.String, "from_school_code": pl.String, "to_school_code": pl.String, "to_class": pl.String,
-            "reason": pl.String, "state": pl.String, "submitted_on": pl.Date, "state_entered_on": pl.Date,
-        },
-    )  # fmt: skip
-    return changes, seed_frame.sort("state_entered_on", "student_no")
+    tags = r["tag"][moved]
+    approved = tags != "unapproved_no_record"
+    late = tags == "unapproved_late_approval"
+    shift = np.where(
+        late, rng.integers(3, 21, size=moved.shape[0]), -rng.integers(0, 6, size=moved.shape[0])
+    )
+    done = change + shift
+    submitted = done - rng.integers(10, 40, size=moved.shape[0])
+    completed = pl.DataFrame(
+        {
+            "student_no": pl.Series(sn[moved], dtype=pl.String),
+            "from_school_code": pl.Series(codes[src], dtype=pl.String),
+            "to_school_code": pl.Series(codes[r["school"][moved]], dtype=pl.String),
+            "to_class": pl.Series(class_name[moved], dtype=pl.String),
+            "reason": pl.Series(rng.choice(reasons, size=moved.shape[0], p=[0.3, 0.3, 0.3, 0.1])),
+            "state": pl.Series(["completed"] * moved.shape[0], dtype=pl.String),
+            "submitted_on": _day_dates(submitted),
+            "state_entered_on": _day_dates(done),
+        }
+    ).filter(pl.Series(approved))
 
-
-def to_date_num(d: date) -> int:
-    """A date as a day number."""
-    return (d - date(1970, 1, 1)).days
+    opened, dest = transfers["open"], transfers["to"]
+    k = len(opened)
+    overdue = r["tag"][opened] == "transfer_overdue"
+    wait = np.where(overdue, rng.integers(14, 41, size=k), rng.integers(1, 7, size=k))
+    entered = _busday_back(np.full(k, w.as_of_day), wait, w)
+    states = np.array(
+        [
+            "submitted",
+            "receiving_school_approved",
+            "receiving_bureau_approved",
+            "sending_school_confirmed",
+        ]
+    )
+    state = states[rng.integers(0, 4, size=k)]
+    submitted = np.where(
+        state == "submitted", entered, _busday_back(entered, rng.integers(2, 9, size=k), w)
+    )
+    first_class = (
+        w.sw.classes.filter(pl.col("tag").is_null())
+        .group_by("school", "grade")
+        .agg(pl.col("class_name").sort().first())
+    )
+    open_frame = (
+        pl.DataFrame(
+            {
+                "student_no": pl.Series(sn[opened], dtype=pl.String),
+                "from_school_code": pl.Series(codes[r["school"][opened]], dtype=pl.String),
+                "to_school_code": pl.Series(codes[dest], dtype=pl.String),
+                "school": pl.Series(dest, dtype=pl.Int64),
+                "grade": pl.Series(r["grade"][opened], dtype=pl.Int8),
+                "reason": pl.Series(rng.choice(reasons, size=k, p=[0.3, 0.3, 0.3, 0.1])),
+                "state": pl.Series(state, dtype=pl.String),
+                "submitted_on": _day_dates(submitted),
+                "state_entered_on": _day_dates(entered),
+            }
+        )
+        .join(first_class, on=["school", "grade"], how="left", maintain_order="left")
+        .with_columns(pl.col("class_name").fill_null("1班").alias("to_class"))
+        .select(completed.columns)
+    )
+    seed = pl.concat([completed, open_frame])
+    return changes, seed.sort("state_entered_on", "student_no")

@@ -17,7 +17,7 @@ import polars as pl
 from xueji.sample import ids
 from xueji.sample.attendance import ABSENT, LATE, PRESENT, Attendance
 from xueji.sample.config import WINDOW_DAYS
-from xueji.sample.days import cutoff_day, school_year_start, working_days_after
+from xueji.sample.days import cutoff_day, holidays, school_year_start
 
 TRUTH_COLUMNS = (
     "rule",
@@ -390,7 +390,10 @@ def compute(t: Inputs) -> pl.DataFrame:
         )
     )
     open_ = t.seed.filter(pl.col("state") != "completed")
-    waited = [working_days_after(d, t.as_of, t.as_of) for d in open_["state_entered_on"].to_list()]
+    off = [np.datetime64(h, "D") for h in holidays(t.as_of)]
+    start = open_["state_entered_on"].to_numpy().astype("datetime64[D]")
+    # working days after the step was entered, up to and including the as-of date
+    waited = np.busday_count(start + 1, np.datetime64(t.as_of, "D") + 1, holidays=off)
     late = open_.with_columns(pl.Series("waited", waited)).filter(pl.col("waited") > 10)
     late = late.join(
         reg.select(

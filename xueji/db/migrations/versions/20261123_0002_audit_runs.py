@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
 
 revision: str = "0002_audit_runs"
 down_revision: str | Sequence[str] | None = "0001_workflow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_TEXT = sqlmodel.sql.sqltypes.AutoString
+_TEXT = AutoString
 _UTC = sa.DateTime(timezone=True)
 
 
