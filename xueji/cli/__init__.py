@@ -45,10 +45,9 @@ class XuejiGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            ctx.exit(130)
-        except Exception as exc:  # noqa: BLE001 - last resort: never show a traceback
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - last resort (Polars panics are BaseException)
             logger.opt(exception=exc).debug("internal error")
             click.echo(
                 f"Internal error: {type(exc).__name__}: {exc} (run with -v for details)",

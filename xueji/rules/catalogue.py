@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from xueji.rules import attendance, capacity, duplicates, enrolment, identity_checks, residence, transfers
+from xueji.rules import (
+    attendance,
+    capacity,
+    duplicates,
+    enrolment,
+    identity_checks,
+    residence,
+    transfers,
+)
 from xueji.rules.base import Rule
 
 FAMILIES = (identity_checks, duplicates, attendance, residence, enrolment, capacity, transfers)
