@@ -36,7 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def db_option(func: F) -> F:
-    """``--db URL``: the database (else ``$XUEJI_DB``, else ``sqlite:///xueji.db``)."""
+    """`--db URL`: the database (else `$XUEJI_DB`, else `sqlite:///xueji.db`)."""
     return click.option(
         "--db",
         "db_url",
@@ -47,14 +47,14 @@ def db_option(func: F) -> F:
 
 
 def json_option(func: F) -> F:
-    """``--json``: machine-readable output for scripts."""
+    """`--json`: machine-readable output for scripts."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
 def connect(db_url: str | None, *, migrated: bool = True) -> Engine:
-    """The engine for ``--db`` (or its fallbacks), closed when the command ends.
+    """The engine for `--db` (or its fallbacks), closed when the command ends.
 
-    Unless ``migrated=False`` (``db init``), a database without xueji's tables, or one
+    Unless `migrated=False` (`db init`), a database without xueji's tables, or one
     that cannot be reached, is refused with one line instead of a driver traceback.
     """
     engine = make_engine(db_url)
@@ -117,13 +117,13 @@ def db_group() -> None:
 def db_init(db_url: str | None, admin_name: str) -> None:
     """Bring the database to the newest schema; on an empty one, create the first admin.
 
-    The admin's token is printed once, alone on the last line, so scripts can capture
-    it: ``TOKEN=$(xueji db init | tail -n 1)``. Running it again only upgrades.
-
     \b
     Example:
         xueji db init --db sqlite:///xueji.db
         xueji db init --db postgresql+psycopg://postgres@127.0.0.1:5432/xueji
+
+    The admin's token is printed once, alone on the last line, so scripts can capture
+    it: `TOKEN=$(xueji db init | tail -n 1)`. Running it again only upgrades.
     """
     engine = connect(db_url, migrated=False)
     init_db(engine)
@@ -161,15 +161,15 @@ def user_group() -> None:
 def user_add(name: str, role: str, org: str | None, db_url: str | None) -> None:
     """Add a user and print its token once, alone on the last line.
 
-    A school_registrar's org is a 10-digit school code; a bureau_officer's org is the
-    6-digit code of a county (430104), or of a city (430100) or province (430000)
-    when a province's chain has steps at those levels.
-
     \b
     Example:
         xueji user add wang --role school_registrar --org 4301040001
         xueji user add zhao --role bureau_officer --org 430104
         xueji user add qian --role inspector
+
+    A school_registrar's org is a 10-digit school code; a bureau_officer's org is the
+    6-digit code of a county (430104), or of a city (430100) or province (430000)
+    when a province's chain has steps at those levels.
     """
     engine, me = signed_in(db_url)
     require_admin(me)

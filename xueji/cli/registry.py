@@ -28,14 +28,14 @@ def registry_group() -> None:
 def import_cmd(data_dir: Path, db_url: str | None) -> None:
     """Load schools and registry (and residence, when present) into the database.
 
-    Each school in the folder gets exactly the folder's registry rows; schools of other
-    imports are left alone. Rows whose cells could not be read are reported by
-    ``xueji validate`` and imported with those cells empty; rows without a student
-    number or a known school are left out.
-
     \b
     Example:
         xueji registry import sample_data/demo --db sqlite:///xueji.db
+
+    Each school in the folder gets exactly the folder's registry rows; schools of other
+    imports are left alone. Rows whose cells could not be read are reported by
+    `xueji validate` and imported with those cells empty; rows without a student
+    number or a known school are left out.
     """
     inputs = load_inputs(data_dir)
     wanted = ["schools", "registry"] + (["residence"] if inputs.has("residence") else [])

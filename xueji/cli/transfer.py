@@ -35,7 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def config_option(func: F) -> F:
-    """``--config FILE``: the province profile (its ``[transfer]`` table)."""
+    """`--config FILE`: the province profile (its `[transfer]` table)."""
     return click.option(
         "--config",
         "config_path",
@@ -46,7 +46,7 @@ def config_option(func: F) -> F:
 
 
 def as_of_option(func: F) -> F:
-    """``--as-of DATE``: the day waiting times are counted to."""
+    """`--as-of DATE`: the day waiting times are counted to."""
     return click.option(
         "--as-of",
         type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -106,12 +106,12 @@ def apply_cmd(
 ) -> None:
     """Record a guardian's application at the receiving school; prints the new transfer's id.
 
-    The id stands alone on the last line: ``ID=$(xueji transfer apply ... | tail -n 1)``.
-
     \b
     Example:
         xueji transfer apply --student G430104201503150012 --to-school 4301050002 \\
             --class 3班 --reason hukou_move --evidence 户口簿-2026-118
+
+    The id stands alone on the last line: `ID=$(xueji transfer apply ... | tail -n 1)`.
     """
     settings = load_transfer_settings(config_path)
     engine, user = signed_in(db_url)
@@ -189,12 +189,12 @@ def show_cmd(
 ) -> None:
     """Show a transfer: its timeline (who, when), who acts next, and checks.
 
-    Checks: the student's record, whether residence data corroborates a hukou_move or
-    home_move, the transfer's own event log, and the working days it has waited.
-
     \b
     Example:
         xueji transfer show 12
+
+    Checks: the student's record, whether residence data corroborates a hukou_move or
+    home_move, the transfer's own event log, and the working days it has waited.
     """
     settings = load_transfer_settings(config_path)
     engine, _user = signed_in(db_url)

@@ -1,10 +1,12 @@
 """Chinese name keys: script, spacing, the minority-name dot, toneless pinyin, similarity.
 
 Why OpenCC (the ``opencc`` package, bindings of the OpenCC C++ library) and not
-zhconv: OpenCC is actively maintained, converts by phrase and character tables
-curated upstream (the ones Wikipedia and most Chinese input tools use), and runs in
-C++ — a million names convert in well under a second as one joined string. zhconv
-is pure Python on MediaWiki tables with no release for years.
+zhconv: OpenCC is actively maintained, converts by phrase and character tables curated
+upstream, and runs in C++ — a million names convert in well under a second as one
+joined string. zhconv is pure Python on MediaWiki conversion tables and is rarely
+released. Both sides of every comparison go through the same conversion, so what
+matters is consistency; OpenCC's occasional over-conversion of a name character
+(乾 → 干) is harmless for keys, and readings are taken from the name as written.
 
 Pinyin comes from pypinyin, one call per distinct *character*: names are not phrases
 (pypinyin's phrase table reads 朝阳 as "zhao yang" in one name and not in another), so
@@ -31,7 +33,9 @@ from rapidfuzz.distance import Levenshtein
 # Surname readings where pypinyin's default reading of the character is not the
 # surname's (checked against pypinyin 0.55: 单→dan, 曾→ceng, 解→jie, 仇→chou, 区→qu,
 # 查→cha, 朴→pu, 盖→gai, 覃→tan, 缪→mou, 翟→di, 召→zhao, 种→zhong, 秘→mi, 员→yuan,
-# 莘→shen, 繁→fan, 阚→han, 句→ju, 乐→le, 尉→wei, 朴→pu, 柏→bai, 薄→bao, 牟→mou).
+# 繁→fan, 阚→han, 句→ju, 薄→bao ...), plus a few common surnames pinned to their
+# reading so a future pypinyin default cannot move them (沈, 任, 华, 纪, 褚). 乐 is read
+# yue (乐 as a surname is both Yuè and Lè; one reading must be chosen for both sides).
 SURNAME_READINGS: dict[str, str] = {
     "单": "shan",
     "曾": "zeng",

@@ -88,9 +88,9 @@ def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
-def snapshot(transfer: Transfer) -> str:
+def snapshot(transfer: Mapping[str, Any]) -> str:
     """The canonical text of the transfer columns that never change after submission."""
-    return canonical({c: getattr(transfer, c) for c in SNAPSHOT_COLUMNS})
+    return canonical({c: transfer[c] for c in SNAPSHOT_COLUMNS})
 
 
 def append_events(session: Session, contents: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -115,8 +115,9 @@ def append_events(session: Session, contents: Sequence[Mapping[str, Any]]) -> li
         rows.append({"id": last_id, "prev_hash": prev, "hash": digest, **fields})
         prev = digest
     if rows:
-        session.execute(insert(TransferEvent), rows)
-        session.execute(
+        conn = session.connection()
+        conn.execute(insert(TransferEvent), rows)
+        conn.execute(
             update(EventChainHead)
             .where(col(EventChainHead.id) == 1)
             .values(last_event_id=last_id, last_hash=prev)
@@ -164,7 +165,7 @@ class LogCheck:
     event_id: int | None = None
 
 
-def _content(row: TransferEvent) -> dict[str, Any]:
+def _content(row: Any) -> dict[str, Any]:
     return {c: getattr(row, c) for c in CONTENT_COLUMNS}
 
 
@@ -172,7 +173,7 @@ def _ids(first: int, last: int) -> str:
     return f"event {first} was" if first == last else f"events {first}–{last} were"
 
 
-def _check_chain(events: list[TransferEvent], head: EventChainHead) -> tuple[str, int] | None:
+def _check_chain(events: Sequence[Any], head: EventChainHead) -> tuple[str, int] | None:
     """The first broken link of the chain as (message, event id), or None."""
     position = {e.hash: i for i, e in enumerate(events)}
     expected_prev, expected_id = GENESIS_HASH, 1
@@ -220,46 +221,50 @@ def _check_chain(events: list[TransferEvent], head: EventChainHead) -> tuple[str
     return None
 
 
-def _check_transfer(t: Transfer, events: list[TransferEvent]) -> tuple[str, int | None] | None:
-    """Whether the transfer row agrees with its own events (first problem, or None)."""
+def _check_transfer(t: Mapping[str, Any], events: Sequence[Any]) -> tuple[str, int | None] | None:
+    """Whether a transfer row agrees with its own events (first problem, or None).
+
+    ``events`` are rows or ``TransferEvent`` objects (anything with their attributes).
+    """
+    tid = t["id"]
     if not events:
-        return f"transfer {t.id} has no events: its events were deleted", None
+        return f"transfer {tid} has no events: its events were deleted", None
     first = events[0]
     if first.action not in OPENING_ACTIONS or first.from_state is not None:
         return (
-            f"event {first.id} (transfer {t.id}): the transfer's opening event is missing (deleted)",
+            f"event {first.id} (transfer {tid}): the transfer's opening event is missing (deleted)",
             first.id,
         )
     for prev, e in zip(events, events[1:], strict=False):
         if e.from_state != prev.to_state:
             return (
-                f"event {e.id} (transfer {t.id}) moves from {e.from_state} but event {prev.id} "
+                f"event {e.id} (transfer {tid}) moves from {e.from_state} but event {prev.id} "
                 f"left it in {prev.to_state}: events were deleted or reordered",
                 e.id,
             )
     last = events[-1]
-    if t.state != last.to_state or t.version != len(events):
+    if t["state"] != last.to_state or t["version"] != len(events):
         return (
-            f"transfer {t.id} is in state {t.state} (version {t.version}) but its {len(events)} "
+            f"transfer {tid} is in state {t['state']} (version {t['version']}) but its {len(events)} "
             f"event(s) end in {last.to_state} (event {last.id}): the row was edited or its newest events deleted",
             last.id,
         )
     if first.payload != snapshot(t):
         return (
-            f"transfer {t.id} was edited: its row no longer matches its submission (event {first.id})",
+            f"transfer {tid} was edited: its row no longer matches its submission (event {first.id})",
             first.id,
         )
-    step = next_step(t.steps, t.state)
-    expected_party = party_label(step["party"], t.model_dump()) if step else None
-    if t.next_party != expected_party:
+    step = next_step(t["steps"], t["state"])
+    expected_party = party_label(step["party"], t) if step else None
+    if t["next_party"] != expected_party:
         return (
-            f"transfer {t.id} was edited: it names {t.next_party} as next party, its steps say {expected_party}",
+            f"transfer {tid} was edited: it names {t['next_party']} as next party, its steps say {expected_party}",
             last.id,
         )
     return None
 
 
-def check_transfer_events(t: Transfer, events: list[TransferEvent]) -> str | None:
+def check_transfer_events(t: Transfer, events: Sequence[TransferEvent]) -> str | None:
     """One transfer's own checks (its events' hashes, its row against them); the problem or None.
 
     Links between events of different transfers are checked by ``verify_log`` only.
@@ -267,24 +272,25 @@ def check_transfer_events(t: Transfer, events: list[TransferEvent]) -> str | Non
     for e in events:
         if event_hash(e.prev_hash, _content(e)) != e.hash:
             return f"event {e.id} was edited: its content no longer matches its hash"
-    broken = _check_transfer(t, events)
+    broken = _check_transfer(t.model_dump(), events)
     return broken[0] if broken else None
 
 
 def verify_log(engine: Engine) -> LogCheck:
     """Check the whole event chain and every transfer against it."""
+    # Plain rows, not ORM objects: a bureau's log holds hundreds of thousands of events.
+    events_table, transfers_table = TransferEvent.__table__, Transfer.__table__  # type: ignore[attr-defined]
     with session_scope(engine, read_only=True) as session:
-        events = list(session.scalars(select(TransferEvent).order_by(col(TransferEvent.id))))
-        transfers = list(session.scalars(select(Transfer).order_by(col(Transfer.id))))
+        events = session.execute(select(events_table).order_by(events_table.c.id)).all()
+        transfers = session.execute(select(transfers_table).order_by(transfers_table.c.id)).all()
         head = session.get_one(EventChainHead, 1)
     broken: tuple[str, int | None] | None = _check_chain(events, head)
     if broken is None:
-        by_transfer: dict[int, list[TransferEvent]] = {}
+        by_transfer: dict[int, list[Any]] = {}
         for e in events:
             by_transfer.setdefault(e.transfer_id, []).append(e)
         for t in transfers:
-            assert t.id is not None
-            broken = _check_transfer(t, by_transfer.get(t.id, []))
+            broken = _check_transfer(dict(t._mapping), by_transfer.get(t.id, []))
             if broken:
                 break
     problem, event_id = broken if broken else (None, None)

@@ -21,9 +21,21 @@ from xueji.db.models import School, Student, Transfer
 from xueji.errors import InputError
 from xueji.workflow.chain import DEFAULT_CHAIN, FIRST_STATE, Step, applicable_steps
 from xueji.workflow.events import CHINA, append_events, snapshot
-from xueji.workflow.service import codes, next_party
+from xueji.workflow.service import next_party
 
 SEED_ACTOR = "seed"
+# Columns a seeded transfer takes from its row as they are.
+_COPIED = (
+    "student_no",
+    "from_school_code",
+    "from_county_code",
+    "to_school_code",
+    "to_county_code",
+    "grade",
+    "to_class",
+    "reason",
+    "state",
+)
 SEED_COLUMNS = (
     "student_no",
     "from_school_code",
@@ -104,8 +116,12 @@ def seed_transfers(
     transfers: list[dict[str, Any]] = []
     paths: list[tuple[list[str], date, date]] = []
     problems: list[str] = []
+    chains: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
     for n, row in enumerate(frame.iter_rows(named=True), start=1):
-        steps = applicable_steps(chain, row["from_county_code"], row["to_county_code"])
+        counties = (row["from_county_code"], row["to_county_code"])
+        if counties not in chains:
+            chains[counties] = applicable_steps(chain, *counties)
+        steps = chains[counties]
         names = [s["state"] for s in steps]
         if row["state"] not in names:
             problems.append(
@@ -113,25 +129,17 @@ def seed_transfers(
             )
             continue
         reached = names[: names.index(row["state"]) + 1]
-        t = Transfer(
-            student_no=row["student_no"],
-            from_school_code=row["from_school_code"],
-            from_county_code=row["from_county_code"],
-            to_school_code=row["to_school_code"],
-            to_county_code=row["to_county_code"],
-            grade=row["grade"],
-            to_class=row["to_class"],
-            reason=row["reason"],
-            explanation=None,
-            evidence=[],
-            steps=steps,
-            state=row["state"],
-            version=len(reached),
-            submitted_by=SEED_ACTOR,
-            submitted_at=_morning(row["submitted_on"]),
-        )
-        t.next_party = next_party(steps, t.state, codes(t))
-        transfers.append(t.model_dump(exclude={"id"}))
+        values: dict[str, Any] = {
+            **{c: row[c] for c in _COPIED},
+            "explanation": None,
+            "evidence": [],
+            "steps": steps,
+            "version": len(reached),
+            "submitted_by": SEED_ACTOR,
+            "submitted_at": _morning(row["submitted_on"]),
+            "next_party": next_party(steps, row["state"], row),
+        }
+        transfers.append(values)
         paths.append((reached, row["submitted_on"], row["state_entered_on"]))
     if problems:
         raise InputError(f"seed rows: {len(problems)} problem(s): " + "; ".join(problems[:20]))
@@ -148,14 +156,11 @@ def _write(
     engine: Engine, transfers: list[dict[str, Any]], paths: list[tuple[list[str], date, date]]
 ) -> None:
     with session_scope(engine) as session:
-        ids = (
-            session.execute(
-                insert(Transfer).returning(col(Transfer.id), sort_by_parameter_order=True),
-                transfers,
-            )
-            .scalars()
-            .all()
-        )
+        conn = session.connection()
+        # One INSERT ... RETURNING per transfer: a single executemany with RETURNING
+        # costs SQLAlchemy quadratic time to put the ids back in order.
+        statement = insert(Transfer).returning(col(Transfer.id))
+        ids = [conn.execute(statement, values).scalar_one() for values in transfers]
         contents: list[dict[str, Any]] = []
         for transfer_id, values, (reached, submitted_on, entered_on) in zip(
             ids, transfers, paths, strict=True
@@ -172,7 +177,7 @@ def _write(
                         "actor_org": None,
                         "at": _morning(entered_on if last else submitted_on),
                         "note": None,
-                        "payload": snapshot(Transfer(**values)) if i == 0 else None,
+                        "payload": snapshot(values) if i == 0 else None,
                     }
                 )
         append_events(session, contents)

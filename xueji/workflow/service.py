@@ -107,7 +107,7 @@ def _already(t: Transfer, event: TransferEvent) -> WorkflowRefused:
 def decide(t: Transfer, history: History, user: Identity, action: str) -> str:
     """The state ``action`` by ``user`` leads to, or the refusal explaining why not.
 
-    Pure: reads nothing but its arguments, so the property tests can call it too.
+    Pure: reads nothing but its arguments.
     """
     if user.role not in ACTING_ROLES:
         raise NotAuthorised(f"{user.describe()} can read transfers but not act on them")
@@ -165,6 +165,10 @@ def _load(session: Session, transfer_id: int) -> tuple[Transfer, History]:
         .where(col(TransferEvent.transfer_id) == transfer_id)
         .order_by(col(TransferEvent.id))
     ).all()
+    if not events:
+        raise WorkflowRefused(
+            f"transfer {transfer_id} has no events: its log was tampered with (run `xueji transfer verify-log`)"
+        )
     return t, History(tuple(events))
 
 
@@ -385,7 +389,7 @@ def submit(
                 actor_org=user.org,
                 at=when,
                 note=None,
-                payload=snapshot(t),
+                payload=snapshot(t.model_dump()),
             )
             return t
     except IntegrityError as exc:
