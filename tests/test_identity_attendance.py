@@ -99,6 +99,11 @@ def test_name_in_school_when_the_class_differs() -> None:
     assert (p["method"], p["record_row"]) == ("name_in_school", ROW["刘洋"])
 
 
+def test_a_namesake_two_grades_apart_is_not_linked() -> None:
+    p = one(link(days(name="刘洋", grade=3, class_name="2班")), "刘洋")
+    assert p["method"] == "unlinked"
+
+
 def test_visible_digits_outrank_a_homophone_spelling() -> None:
     # 张伟 written with the twin 张玮's masked number: pinyin input makes homophone
     # spellings common, the digits come from the school's system: the number decides.

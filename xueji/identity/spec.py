@@ -411,9 +411,16 @@ def attendance_spec(cfg: Config) -> LinkSpec:
                     ),
                     Level(
                         "same_school",
-                        L("school_code") == R("school_code"),
+                        (L("school_code") == R("school_code"))
+                        & ((L("grade") - R("grade")).abs() <= 1).fill_null(True),
                         1.0,
-                        "the record's school",
+                        "the record's school, a grade next to the record's",
+                    ),
+                    Level(
+                        "grade_apart",
+                        L("school_code") == R("school_code"),
+                        VETO,
+                        "the record's school but two or more grades apart: a namesake",
                     ),
                     Level("other_school", None, 0.0, "another school"),
                 ),

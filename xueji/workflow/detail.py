@@ -6,17 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import polars as pl
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
+from xueji.calendar import working_days_between
 from xueji.db import session_scope
 from xueji.db.models import RegistryImport, School, Student, Transfer, TransferEvent
 from xueji.errors import NotFound
 from xueji.rules.frames import ACTIVE
 from xueji.workflow.chain import next_step
 from xueji.workflow.events import CHINA, as_utc, check_transfer_events
-from xueji.workflow.workdays import working_days_after
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ def transfer_detail(
     since = as_utc(events[-1].at).astimezone(CHINA).date() if events else None
     waited = None
     if step is not None and since is not None:
-        waited = pl.select(working_days_after(pl.lit(since), as_of, holidays)).item()
+        waited = working_days_between(since, as_of, holidays)
     checks = [
         ("student record", _record_check(t, student)),
         (

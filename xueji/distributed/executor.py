@@ -1,0 +1,333 @@
+"""The Ray executor: the audit's heavy stages as tasks on a Ray cluster.
+
+``RayExecutor`` offers the two entry points the runner calls on the local engine, with
+the same signatures and the same results:
+
+- ``evaluate_rules(ctx, rules, extra)`` — like ``xueji.audit.evaluate_rules``: the
+  attendance table is reduced per county (one task per county), then the rules run per
+  county on each county's closure (``partition.memberships``) and each task keeps the
+  findings it owns. Rules that read the workflow database (transfers) and the ``extra``
+  plans run once on the driver.
+- ``dedupe(feat, spec)`` — like ``xueji.identity.dedupe.dedupe_registry``: registry
+  records are cut into hash partitions of blocking components and each partition is
+  deduplicated in its own task.
+
+Polars runs inside every task; frames travel as Arrow through Ray's object store, the
+attendance partitions as the compressed Parquet the driver's one streaming pass wrote.
+Ray is an optional extra (``pip install 'xueji[ray]'``): nothing imports it until an
+executor starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import polars as pl
+from loguru import logger
+
+from xueji.audit.context import evaluate_rules
+from xueji.distributed import partition, tasks
+from xueji.distributed.partition import PART, RESIDUAL
+from xueji.errors import ConfigError
+from xueji.identity.dedupe import DedupeResult
+from xueji.identity.spec import LinkSpec
+from xueji.rules import attendance_window
+from xueji.rules.base import FINDING_SCHEMA, AuditContext, Rule
+
+# Tables cut into county closures; every other table is small and goes whole to each task.
+_CLOSURE_TABLES = ("registry", "residence")
+
+# Ray's own files (sockets, logs, spilled objects) must sit on a short path: a Unix
+# socket path is limited to 107 bytes.
+_RAY_TMP_PREFIX = "xueji-ray-"
+
+
+def ray_installed() -> bool:
+    """Whether the optional ``ray`` extra is installed."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how to run.
+
+    ``address``: a running cluster (``ray://head:10001`` or ``auto``); None starts a
+    local cluster of ``workers`` worker processes (default: one per core) and stops it
+    at the end. ``dedupe_partitions``: hash partitions for duplicate detection
+    (default: two per worker). ``polars_threads``: Polars threads inside each task (one
+    task per core keeps the cores busy without oversubscribing them).
+    """
+
+    address: str | None = None
+    workers: int | None = None
+    dedupe_partitions: int | None = None
+    polars_threads: int = 1
+
+
+@dataclass
+class RayExecutor:
+    """A Ray session for one audit (a context manager; ``close`` ends it)."""
+
+    options: RayOptions = field(default_factory=RayOptions)
+    reports: list[tasks.TaskReport] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    _started: bool = False
+    _tmp: Path | None = None
+    _ray: Any = None
+
+    # --- the session ------------------------------------------------------------------------
+
+    def __enter__(self) -> RayExecutor:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Connect to the cluster (or start a local one); a no-op when already started."""
+        if self._ray is not None:
+            return
+        try:
+            import ray
+        except ImportError as exc:
+            raise ConfigError(
+                "--engine ray needs the ray extra: pip install 'xueji[ray]' (or uv sync --extra ray)"
+            ) from exc
+        t0 = time.perf_counter()
+        env = {"env_vars": {"POLARS_MAX_THREADS": str(self.options.polars_threads)}}
+        if ray.is_initialized():
+            self._started = False
+        elif self.options.address:
+            ray.init(address=self.options.address, runtime_env=env, log_to_driver=False)
+            self._started = True
+        else:
+            self._tmp = Path(tempfile.mkdtemp(prefix=_RAY_TMP_PREFIX))
+            ray.init(
+                num_cpus=self.options.workers or os.cpu_count() or 1,
+                include_dashboard=False,
+                log_to_driver=False,
+                _temp_dir=str(self._tmp),
+                runtime_env=env,
+            )
+            self._started = True
+        self._ray = ray
+        self.timings["start"] = time.perf_counter() - t0
+        resources = ray.cluster_resources()
+        logger.info(
+            "ray: {} cluster with {:g} CPUs ({:.1f} s to start)",
+            "local" if self.options.address is None else self.options.address,
+            resources.get("CPU", 0),
+            self.timings["start"],
+        )
+
+    def close(self) -> None:
+        """Disconnect (and stop a cluster this executor started); remove its files."""
+        if self._ray is not None and self._started:
+            self._ray.shutdown()
+        self._ray = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    @property
+    def workers(self) -> int:
+        """CPUs of the cluster (tasks that run at once)."""
+        self.start()
+        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+
+    def _remote(self, fn: Any) -> Any:
+        return self._ray.remote(num_cpus=1)(fn)
+
+    def _gather(self, refs: list[Any]) -> list[Any]:
+        results: list[Any] = self._ray.get(refs)
+        return results
+
+    # --- duplicate detection ----------------------------------------------------------------
+
+    def dedupe(self, feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
+        """``dedupe_registry`` over hash partitions of blocking components (same result)."""
+        self.start()
+        t0 = time.perf_counter()
+        n = self.options.dedupe_partitions or 2 * self.workers
+        parts = partition.component_parts(partition.blocking_components(feat, spec), n)
+        pieces = feat.join(parts, on="_row", how="left", maintain_order="left").partition_by(
+            PART, as_dict=True, include_key=False
+        )
+        remote = self._remote(tasks.dedupe_task)
+        refs = [remote.remote(str(key[0]), tasks.to_arrow(piece), spec) for key, piece in pieces.items()]
+        outs = self._gather(refs)
+        counts = {key.name: 0 for key in spec.blocking}
+        records, pairs, refused = [], [], 0
+        for out, report in outs:
+            self.reports.append(report)
+            records.append(tasks.from_arrow(out["records"]))
+            pairs.append(tasks.from_arrow(out["pairs"]))
+            refused += int(out["refused"])
+            for name, value in out["counts"].items():
+                counts[name] = counts.get(name, 0) + int(value)
+        self.timings["dedupe"] = time.perf_counter() - t0
+        logger.info(
+            "ray dedupe: {:,} records in {} hash partitions of blocking components ({:.1f} s)",
+            feat.height,
+            len(pieces),
+            self.timings["dedupe"],
+        )
+        return DedupeResult(
+            records=pl.concat(records).sort("_row") if records else feat.select("_row").clear(),
+            pairs=pl.concat(pairs, how="diagonal_relaxed") if pairs else pl.DataFrame(),
+            counts=counts,
+            refused=refused,
+        )
+
+    # --- rules ------------------------------------------------------------------------------
+
+    def evaluate_rules(
+        self, ctx: AuditContext, rules: Sequence[Rule], extra: Sequence[pl.LazyFrame] = ()
+    ) -> tuple[pl.DataFrame, dict[str, str], list[pl.DataFrame]]:
+        """``xueji.audit.evaluate_rules`` with the rules run per county on the cluster."""
+        self.start()
+        t0 = time.perf_counter()
+        on_driver = [r for r in rules if r.needs_workflow]
+        per_county = [r for r in rules if not r.needs_workflow]
+        tables = _collect_tables(ctx, per_county)
+        schools = tables["schools"]
+        partitions = partition.county_partitions(schools)
+        has_attendance = ctx.has("attendance")
+
+        window_days: pl.DataFrame | None = None
+        att_masks: pl.DataFrame | None = None
+        if has_attendance and per_county:
+            window_days, att_masks = self._reduce_attendance(ctx, schools)
+            # The driver's own rules and plans see the same reductions.
+            tasks.provide(ctx, tasks.WINDOW_DAYS, window_days)
+            tasks.provide(ctx, tasks.ATT_MASKS, att_masks)
+
+        refs: list[Any] = []
+        if per_county:
+            t1 = time.perf_counter()
+            inputs = _partition_inputs(ctx, tables, partitions, att_masks)
+            self.timings["partition"] = time.perf_counter() - t1
+            small = {name: tasks.to_arrow(frame) for name, frame in tables.items() if name not in _CLOSURE_TABLES}
+            job = tasks.RulesJob(
+                partitions=partitions,
+                codes=[r.code for r in per_county],
+                as_of=ctx.as_of,
+                cfg=ctx.cfg,
+                small_tables=small,
+                workflow={"completed": tasks.to_arrow(ctx.completed_transfers), "overdue": tasks.to_arrow(ctx.overdue_transfers)},
+                has_attendance=has_attendance,
+                window_days=tasks.to_arrow(window_days) if window_days is not None else None,
+            )
+            remote, job_ref = self._remote(tasks.rules_task), self._ray.put(job)
+            refs = [remote.remote(part, job_ref, inputs[part]) for part in partitions if not inputs[part].is_empty()]
+
+        # While the cluster works, the driver evaluates its own rules and the extra plans.
+        found_here, errors, extra_frames = evaluate_rules(ctx, on_driver, extra)
+        frames = [found_here]
+        t2 = time.perf_counter()
+        for table, report in self._gather(refs):
+            self.reports.append(report)
+            frames.append(tasks.from_arrow(table))
+            errors.update(report.errors)
+        self.timings["rules_wait"] = time.perf_counter() - t2
+        self.timings["rules"] = time.perf_counter() - t0
+        order = {r.code: i for i, r in enumerate(rules)}
+        findings = (
+            pl.concat([f.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA) for f in frames], how="vertical")  # type: ignore[arg-type]
+            .with_columns(pl.col("rule").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("_order"))
+            .sort("_order", maintain_order=True)
+            .drop("_order")
+        )
+        logger.info(
+            "ray rules: {} rules on {} county partitions, {} on the driver; {:,} findings ({:.1f} s)",
+            len(per_county),
+            len(refs),
+            len(on_driver),
+            findings.height,
+            self.timings["rules"],
+        )
+        return findings, errors, extra_frames
+
+    def _reduce_attendance(self, ctx: AuditContext, schools: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Window days and masks, one task per county; the driver only streams the rows
+        once into per-county Parquet files."""
+        t0 = time.perf_counter()
+        where = Path(tempfile.mkdtemp(prefix="xueji-att-", dir=self._tmp))
+        try:
+            county_of = dict(partition.school_parts(schools).iter_rows())
+            rows = attendance_window.attendance_rows(ctx).with_columns(
+                pl.col("school_code").replace_strict(county_of, default=RESIDUAL, return_dtype=pl.String).alias(PART)
+            )
+            rows.sink_parquet(pl.PartitionBy(where, key=PART, include_key=False))
+            self.timings["attendance_sink"] = time.perf_counter() - t0
+            remote = self._remote(tasks.attendance_task)
+            as_of, cfg = self._ray.put(ctx.as_of), self._ray.put(ctx.cfg)
+            refs = []
+            for folder in sorted(p for p in where.iterdir() if p.is_dir()):
+                part = folder.name.split("=", 1)[1]
+                files = [f.read_bytes() for f in sorted(folder.glob("*.parquet"))]
+                refs.append(remote.remote(part, files, as_of, cfg))
+            days, masks = [], []
+            for d, m, report in self._gather(refs):
+                self.reports.append(report)
+                days.append(tasks.from_arrow(d))
+                masks.append(tasks.from_arrow(m))
+        finally:
+            shutil.rmtree(where, ignore_errors=True)
+        self.timings["attendance"] = time.perf_counter() - t0
+        window_days = pl.concat(days) if days else attendance_window.window_days(ctx).clear().collect()
+        att_masks = pl.concat(masks) if masks else attendance_window.att_masks(ctx).clear().collect()
+        logger.info("ray attendance: {} county partitions reduced ({:.1f} s)", len(refs), self.timings["attendance"])
+        return window_days, att_masks
+
+
+def _collect_tables(ctx: AuditContext, rules: Sequence[Rule]) -> dict[str, pl.DataFrame]:
+    """The input tables the county rules read, collected once on the driver."""
+    wanted = {"schools", "registry"} | {t for r in rules for t in r.needs if t != "attendance"}
+    names = [t for t in ctx.tables if t in wanted]
+    frames = pl.collect_all([ctx.tables[t] for t in names])
+    return dict(zip(names, frames, strict=True))
+
+
+def _partition_inputs(
+    ctx: AuditContext, tables: dict[str, pl.DataFrame], partitions: Sequence[str], att_masks: pl.DataFrame | None
+) -> dict[str, tasks.PartitionInputs]:
+    """Each partition's closure, cut from the whole-city frames (see ``partition``)."""
+    identity = ctx.identity
+    residence = tables.get("residence")
+    members = partition.memberships(
+        tables["registry"], identity.records, tables["schools"], residence, identity.residence_links, identity.attendance_persons
+    )
+    logger.debug("ray partitions (rows per table):\n{}", members.sizes())
+    registry = partition.split(tables["registry"], members.registry, "_row", partitions)
+    records = partition.split(identity.records, members.registry, "_row", partitions)
+    persons = partition.split(identity.attendance_persons, members.att_persons, "att_person", partitions)
+    res_links = partition.split(identity.residence_links, members.residence, "_row", partitions)
+    res_rows = partition.split(residence, members.residence, "_row", partitions) if residence is not None else None
+    masks = partition.split(att_masks, members.att_persons, "att_person", partitions) if att_masks is not None else None
+    out = {}
+    for p in partitions:
+        part_tables = {"registry": tasks.to_arrow(registry[p])}
+        if res_rows is not None:
+            part_tables["residence"] = tasks.to_arrow(res_rows[p])
+        out[p] = tasks.PartitionInputs(
+            tables=part_tables,
+            records=tasks.to_arrow(records[p]),
+            attendance_persons=tasks.to_arrow(persons[p]),
+            residence_links=tasks.to_arrow(res_links[p]),
+            att_masks=tasks.to_arrow(masks[p]) if masks is not None else None,
+        )
+    return out
