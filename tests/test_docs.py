@@ -17,8 +17,11 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def walk(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    ctx = click.Context(group)
     out = []
-    for name, cmd in sorted(group.commands.items()):
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         path = (*prefix, name)
         out.append(path)
         if isinstance(cmd, click.Group):
@@ -31,6 +34,17 @@ COMMANDS = walk(main)
 
 def test_there_are_commands() -> None:
     assert ("validate",) in COMMANDS
+
+
+def test_every_command_module_is_registered() -> None:
+    import importlib
+
+    from xueji.cli import _COMMAND_MODULES
+
+    for module_name in set(_COMMAND_MODULES.values()):
+        module = importlib.import_module(f"xueji.cli.{module_name}")
+        for command in module.COMMANDS:
+            assert _COMMAND_MODULES.get(command.name or "") == module_name, command.name
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p))

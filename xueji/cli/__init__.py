@@ -17,25 +17,44 @@ from xueji import __version__
 from xueji.errors import XuejiError
 from xueji.logging import configure
 
-# Each module exposes COMMANDS, a tuple of click commands or groups. Adding a
-# command group means adding its module here and nothing else.
-_COMMAND_MODULES = (
-    "validate",
-    "sample",
-    "audit",
-    "rules",
-    "config",
-    "identity",
-    "registry",
-    "accounts",
-    "transfer",
-    "report",
-    "finding",
-)
+# Command name → the module under xueji/cli/ whose COMMANDS tuple holds it. Modules
+# are imported only when their command runs: a registrar's `xueji transfer list`
+# should not pay for importing the audit, identity and report stacks.
+_COMMAND_MODULES: dict[str, str] = {
+    "validate": "validate",
+    "sample": "sample",
+    "audit": "audit",
+    "rules": "rules",
+    "config": "config",
+    "identity": "identity",
+    "registry": "registry",
+    "db": "accounts",
+    "user": "accounts",
+    "login": "accounts",
+    "whoami": "accounts",
+    "transfer": "transfer",
+    "report": "report",
+    "explain": "report",
+    "finding": "finding",
+}
 
 
 class XuejiGroup(click.Group):
-    """A group that turns library errors into one readable line and an exit code."""
+    """A group that loads its commands lazily and turns library errors into one
+    readable line and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = _COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"xueji.cli.{module_name}")
+        for command in module.COMMANDS:
+            if command.name == cmd_name:
+                return command  # type: ignore[no-any-return]
+        raise RuntimeError(f"xueji.cli.{module_name} does not define the command {cmd_name!r}")
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -70,15 +89,6 @@ def main(verbose: int, quiet: int, log_json: bool) -> None:
     """
     configure(verbose - quiet, json=log_json)
 
-
-def _register() -> None:
-    for name in _COMMAND_MODULES:
-        module = importlib.import_module(f"xueji.cli.{name}")
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
