@@ -39,7 +39,6 @@ from xueji.distributed.partition import PART, RESIDUAL
 from xueji.errors import ConfigError
 from xueji.identity.dedupe import DedupeResult
 from xueji.identity.spec import LinkSpec
-from xueji.rules import attendance_window
 from xueji.rules.base import FINDING_SCHEMA, AuditContext, Rule
 
 # Tables cut into county closures; every other table is small and goes whole to each task.
@@ -100,6 +99,9 @@ class RayExecutor:
         """Connect to the cluster (or start a local one); a no-op when already started."""
         if self._ray is not None:
             return
+        # Under `uv run`, Ray would start each worker with `uv run` too (re-resolving the
+        # project in every worker); the driver's own interpreter already has everything.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
         try:
             import ray
         except ImportError as exc:
@@ -208,17 +210,17 @@ class RayExecutor:
         has_attendance = ctx.has("attendance")
 
         window_days: pl.DataFrame | None = None
-        att_masks: pl.DataFrame | None = None
+        person_masks: pl.DataFrame | None = None
         if has_attendance and per_county:
-            window_days, att_masks = self._reduce_attendance(ctx, schools)
+            window_days, person_masks = self._reduce_attendance(ctx, schools)
             # The driver's own rules and plans see the same reductions.
             tasks.provide(ctx, tasks.WINDOW_DAYS, window_days)
-            tasks.provide(ctx, tasks.ATT_MASKS, att_masks)
+            tasks.provide(ctx, tasks.PERSON_MASKS, person_masks)
 
         refs: list[Any] = []
         if per_county:
             t1 = time.perf_counter()
-            inputs = _partition_inputs(ctx, tables, partitions, att_masks)
+            inputs = _partition_inputs(ctx, tables, partitions, person_masks)
             self.timings["partition"] = time.perf_counter() - t1
             small = {name: tasks.to_arrow(frame) for name, frame in tables.items() if name not in _CLOSURE_TABLES}
             job = tasks.RulesJob(
@@ -262,24 +264,28 @@ class RayExecutor:
         return findings, errors, extra_frames
 
     def _reduce_attendance(self, ctx: AuditContext, schools: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Window days and masks, one task per county; the driver only streams the rows
-        once into per-county Parquet files."""
+        """Window days and person masks, one task per county; the driver only streams the
+        rows once into per-county Parquet files."""
         t0 = time.perf_counter()
         where = Path(tempfile.mkdtemp(prefix="xueji-att-", dir=self._tmp))
         try:
             county_of = dict(partition.school_parts(schools).iter_rows())
-            rows = attendance_window.attendance_rows(ctx).with_columns(
-                pl.col("school_code").replace_strict(county_of, default=RESIDUAL, return_dtype=pl.String).alias(PART)
-            )
+            part_of_school = pl.col("school_code").replace_strict(county_of, default=RESIDUAL, return_dtype=pl.String)
+            rows = ctx.identity.attendance.select(*tasks.ATTENDANCE_COLUMNS, part_of_school.fill_null(RESIDUAL).alias(PART))
             rows.sink_parquet(pl.PartitionBy(where, key=PART, include_key=False))
             self.timings["attendance_sink"] = time.perf_counter() - t0
+            persons = ctx.identity.attendance_persons.select("att_person", "school_code", "person_id").with_columns(
+                part_of_school.fill_null(RESIDUAL).alias(PART)
+            )
+            by_part = persons.partition_by(PART, as_dict=True, include_key=False)
             remote = self._remote(tasks.attendance_task)
             as_of, cfg = self._ray.put(ctx.as_of), self._ray.put(ctx.cfg)
             refs = []
             for folder in sorted(p for p in where.iterdir() if p.is_dir()):
                 part = folder.name.split("=", 1)[1]
                 files = [f.read_bytes() for f in sorted(folder.glob("*.parquet"))]
-                refs.append(remote.remote(part, files, as_of, cfg))
+                mine = by_part.get((part,), persons.drop(PART).clear())
+                refs.append(remote.remote(part, files, tasks.to_arrow(mine), as_of, cfg))
             days, masks = [], []
             for d, m, report in self._gather(refs):
                 self.reports.append(report)
@@ -288,10 +294,8 @@ class RayExecutor:
         finally:
             shutil.rmtree(where, ignore_errors=True)
         self.timings["attendance"] = time.perf_counter() - t0
-        window_days = pl.concat(days) if days else attendance_window.window_days(ctx).clear().collect()
-        att_masks = pl.concat(masks) if masks else attendance_window.att_masks(ctx).clear().collect()
         logger.info("ray attendance: {} county partitions reduced ({:.1f} s)", len(refs), self.timings["attendance"])
-        return window_days, att_masks
+        return pl.concat(days), pl.concat(masks)
 
 
 def _collect_tables(ctx: AuditContext, rules: Sequence[Rule]) -> dict[str, pl.DataFrame]:
@@ -303,7 +307,7 @@ def _collect_tables(ctx: AuditContext, rules: Sequence[Rule]) -> dict[str, pl.Da
 
 
 def _partition_inputs(
-    ctx: AuditContext, tables: dict[str, pl.DataFrame], partitions: Sequence[str], att_masks: pl.DataFrame | None
+    ctx: AuditContext, tables: dict[str, pl.DataFrame], partitions: Sequence[str], person_masks: pl.DataFrame | None
 ) -> dict[str, tasks.PartitionInputs]:
     """Each partition's closure, cut from the whole-city frames (see ``partition``)."""
     identity = ctx.identity
@@ -317,7 +321,7 @@ def _partition_inputs(
     persons = partition.split(identity.attendance_persons, members.att_persons, "att_person", partitions)
     res_links = partition.split(identity.residence_links, members.residence, "_row", partitions)
     res_rows = partition.split(residence, members.residence, "_row", partitions) if residence is not None else None
-    masks = partition.split(att_masks, members.att_persons, "att_person", partitions) if att_masks is not None else None
+    masks = partition.split(person_masks, members.att_persons, "att_person", partitions) if person_masks is not None else None
     out = {}
     for p in partitions:
         part_tables = {"registry": tasks.to_arrow(registry[p])}
@@ -328,6 +332,6 @@ def _partition_inputs(
             records=tasks.to_arrow(records[p]),
             attendance_persons=tasks.to_arrow(persons[p]),
             residence_links=tasks.to_arrow(res_links[p]),
-            att_masks=tasks.to_arrow(masks[p]) if masks is not None else None,
+            person_masks=tasks.to_arrow(masks[p]) if masks is not None else None,
         )
     return out

@@ -30,11 +30,11 @@ from xueji.rules.base import FINDING_SCHEMA, AuditContext
 from xueji.rules.catalogue import rule_by_code
 
 # The frames of ``attendance_window`` a partition receives ready-made, by the key under
-# which ``AuditContext.shared`` memoises them. The test suite checks the rules still
-# read them under these keys.
-ATTENDANCE_ROWS = "attendance.rows"
+# which ``AuditContext.shared`` memoises them (the test suite checks the rules still read
+# them under these keys), and the attendance columns the reduction reads.
 WINDOW_DAYS = "attendance.window_days"
-ATT_MASKS = "attendance.att_masks"
+PERSON_MASKS = "attendance.person_masks"
+ATTENDANCE_COLUMNS = ("school_code", "date", "status", "att_person")
 
 
 def to_arrow(frame: pl.DataFrame) -> pa.Table:
@@ -74,33 +74,32 @@ def _bytes(tables: Sequence[pa.Table]) -> int:
 # --- attendance: one county's rows → its window days and attendance masks -------------------
 
 
-def attendance_task(part: str, files: Sequence[bytes], as_of: date, cfg: Config) -> tuple[pa.Table, pa.Table, TaskReport]:
-    """Reduce one partition's attendance rows (``school_code``, ``date``, ``status``,
-    ``att_person``; the bytes of its Parquet files) to its schools' window days and its
-    persons' attendance masks, with the rules' own ``attendance_window`` plans."""
+def attendance_task(
+    part: str, files: Sequence[bytes], persons: pa.Table, as_of: date, cfg: Config
+) -> tuple[pa.Table, pa.Table, TaskReport]:
+    """Reduce one partition's attendance rows (``ATTENDANCE_COLUMNS``, the bytes of its
+    Parquet files) to its schools' window days and its attendance persons' masks
+    (``persons``: ``att_person``, ``school_code``, ``person_id``), with the rules' own
+    ``attendance_window`` plans."""
     t0 = time.perf_counter()
     rows = pl.concat([pl.read_parquet(io.BytesIO(f)) for f in files])
     ctx = AuditContext(
         as_of=as_of,
         cfg=cfg,
         tables={"attendance": rows.lazy()},
-        identity=_empty_identity(),
+        identity=Identity(
+            records=pl.DataFrame(),
+            attendance_persons=from_arrow(persons),
+            attendance=rows.lazy(),
+            residence_links=pl.DataFrame(),
+        ),
         completed_transfers=pl.DataFrame(),
         overdue_transfers=pl.DataFrame(),
     )
-    provide(ctx, ATTENDANCE_ROWS, rows)
-    days, masks = pl.collect_all([attendance_window.window_days(ctx), attendance_window.att_masks(ctx)])
+    days = attendance_window.window_days(ctx).collect()
+    masks = attendance_window.person_masks(ctx).collect()
     report = TaskReport("attendance", part, rows.height, masks.height, time.perf_counter() - t0, sum(len(f) for f in files))
     return to_arrow(days), to_arrow(masks), report
-
-
-def _empty_identity() -> Identity:
-    return Identity(
-        records=pl.DataFrame(),
-        attendance_persons=pl.DataFrame(),
-        attendance=pl.LazyFrame(schema=ATTENDANCE_SCHEMA),
-        residence_links=pl.DataFrame(),
-    )
 
 
 # --- rules: one county's closure → the findings it owns ------------------------------------
@@ -128,11 +127,11 @@ class PartitionInputs:
     records: pa.Table
     attendance_persons: pa.Table
     residence_links: pa.Table
-    att_masks: pa.Table | None
+    person_masks: pa.Table | None
 
     def nbytes(self) -> int:
         """Bytes this partition ships."""
-        masks = [self.att_masks] if self.att_masks is not None else []
+        masks = [self.person_masks] if self.person_masks is not None else []
         return _bytes([*self.tables.values(), self.records, self.attendance_persons, self.residence_links, *masks])
 
     def is_empty(self) -> bool:
@@ -163,9 +162,9 @@ def rules_task(part: str, job: RulesJob, inputs: PartitionInputs) -> tuple[pa.Ta
         from_arrow(job.workflow["overdue"]),
         previous_registry=None,
     )
-    if job.window_days is not None and inputs.att_masks is not None:
+    if job.window_days is not None and inputs.person_masks is not None:
         provide(ctx, WINDOW_DAYS, from_arrow(job.window_days))
-        provide(ctx, ATT_MASKS, from_arrow(inputs.att_masks))
+        provide(ctx, PERSON_MASKS, from_arrow(inputs.person_masks))
     found, errors, _ = evaluate_rules(ctx, [rule_by_code(c) for c in job.codes])
     mine = found.filter(owner(pl.col("county_code"), job.partitions) == part)
     rows = inputs.tables["registry"].num_rows

@@ -5,17 +5,25 @@ Contract §3: a school's *school days* are the dates in its attendance rows; its
 *has attendance* when it has rows in the window; a person *attends* school A when
 linked present or late on at least ``attends_min_days`` of A's window days.
 
-The reduction touches the (possibly 60 M row) attendance table exactly once: each row
-is mapped to its school's window-day number (a join with the small table of window
-days, which also drops rows outside the window) and every attendance person is folded
-into three 64-bit masks — days with any row, days present/late, days absent. A mask is
-exact where a sum would not be (a day recorded twice is still one day) and masks of two
-attendance persons of one registry person combine with a bitwise OR, so counts and the
-longest absence streak over a *person's* rows are computed on a few million small
+The attendance table (60 M rows in a city) is read in two streaming passes, whatever
+the number of rules: the first finds each school's window days (a small table); the
+second maps each row to its day's bit and folds every attendance person into three
+64-bit masks — days with any row, days present or late, days absent. A mask is exact
+where a sum would not be (a day recorded twice is still one day), and the masks of two
+attendance persons of one registry person combine with a bitwise OR, so the counts and
+the longest absence streak over a *person's* rows come from a few million small
 integers instead of a sorted copy of the attendance table.
+
+Why eager: the reduction is the one expensive input every attendance rule shares, and
+Polars' common-subplan elimination did not reliably share it between the rules' plans
+(measured: the attendance plan ran once per rule inside one ``collect_all``). So the
+shared builders run it here, once, on the streaming engine (memory stays bounded: no
+pass holds the rows), and hand the rules small frames to plan on.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import polars as pl
 
@@ -31,110 +39,105 @@ MAX_WINDOW_DAYS = 64
 _BITS = {i: 1 << i for i in range(MAX_WINDOW_DAYS)}
 _MASKS = ("rows_mask", "present_mask", "absent_mask")
 
-STATS_SCHEMA: dict[str, pl.DataType] = {
-    "school_code": pl.String(),
-    "present_days": pl.Int64(),
-    "absent_days": pl.Int64(),
-    "days_seen": pl.Int64(),
-    "absent_streak_max": pl.Int64(),
-    "first_date": pl.Date(),
-    "last_date": pl.Date(),
-    "attends": pl.Boolean(),
-}
-
 
 def window_days_setting(ctx: AuditContext) -> int:
     """``window_school_days``, checked against what one bit mask can hold."""
     n = int(ctx.cfg["window_school_days"])
     if not 1 <= n <= MAX_WINDOW_DAYS:
-        raise ConfigError(f"window_school_days = {n}: the attendance window must be 1 to {MAX_WINDOW_DAYS} school days")
+        raise ConfigError(
+            f"window_school_days = {n}: the attendance window must be 1 to {MAX_WINDOW_DAYS} school days"
+        )
     return n
 
 
-def _rows(ctx: AuditContext) -> pl.LazyFrame:
-    # The one view of attendance both passes read (school days, then masks): written
-    # once so the optimiser can share the scan between them.
-    return ctx.identity.attendance.select("school_code", "date", "status", "att_person").filter(
-        pl.col("school_code").is_not_null() & pl.col("date").is_not_null() & (pl.col("date") <= ctx.as_of)
-    )
+def _once(ctx: AuditContext, key: str, plan: Callable[[AuditContext], pl.LazyFrame]) -> pl.LazyFrame:
+    # Computed at most once per audit (streaming engine), then a cheap frame to plan on.
+    def build(c: AuditContext) -> pl.LazyFrame:
+        return plan(c).collect(engine="streaming").lazy()
 
-
-def attendance_rows(ctx: AuditContext) -> pl.LazyFrame:
-    """Attendance rows up to the as-of date with a known school and date: ``school_code``,
-    ``date``, ``status``, ``att_person``."""
-    result: pl.LazyFrame = ctx.shared("attendance.rows", _rows)
+    result: pl.LazyFrame = ctx.shared(key, build)
     return result
+
+
+def _rows(ctx: AuditContext) -> pl.LazyFrame:
+    return ctx.identity.attendance.select("school_code", "date", "status", "att_person").filter(
+        pl.col("school_code").is_not_null()
+        & pl.col("date").is_not_null()
+        & (pl.col("date") <= ctx.as_of)
+    )
 
 
 def _window_days(ctx: AuditContext) -> pl.LazyFrame:
     n = window_days_setting(ctx)
-    days = (
-        attendance_rows(ctx)
+    return (
+        _rows(ctx)
         .group_by("school_code", "date")
         .agg()
         # Dates are distinct within a school, so rank 1 is its latest school day.
-        .with_columns(pl.col("date").rank("ordinal", descending=True).over("school_code").alias("_back"))
-        .filter(pl.col("_back") <= n)
-    )
-    return days.select(
-        "school_code",
-        "date",
-        (pl.col("_back") - 1).cast(pl.Int32).alias("day_bit"),
-        pl.col("_back").cast(pl.Int32).sub(1).replace_strict(_BITS, return_dtype=pl.UInt64).alias("bit"),
+        .with_columns(
+            (pl.col("date").rank("ordinal", descending=True).over("school_code") - 1)
+            .cast(pl.Int32)
+            .alias("day_bit")
+        )
+        .filter(pl.col("day_bit") < n)
+        .with_columns(pl.col("day_bit").replace_strict(_BITS, return_dtype=pl.UInt64).alias("bit"))
     )
 
 
 def window_days(ctx: AuditContext) -> pl.LazyFrame:
     """Each school's window days: ``school_code``, ``date``, ``day_bit`` (0 = the latest
     school day up to the as-of date, 1 the one before, ...) and ``bit`` = 2**day_bit."""
-    result: pl.LazyFrame = ctx.shared("attendance.window_days", _window_days)
-    return result
+    return _once(ctx, "attendance.window_days", _window_days)
 
 
 def _school_windows(ctx: AuditContext) -> pl.LazyFrame:
-    return window_days(ctx).group_by("school_code").agg(
-        pl.len().cast(pl.Int64).alias("window_days"),
-        pl.col("date").min().alias("window_start"),
-        pl.col("date").max().alias("window_end"),
+    return (
+        window_days(ctx)
+        .group_by("school_code")
+        .agg(
+            pl.len().cast(pl.Int64).alias("window_days"),
+            pl.col("date").min().alias("window_start"),
+            pl.col("date").max().alias("window_end"),
+        )
     )
 
 
 def school_windows(ctx: AuditContext) -> pl.LazyFrame:
-    """One row per school that *has attendance*: ``school_code``, ``window_days`` (≤ the
-    setting when the school has fewer school days), ``window_start``, ``window_end``."""
-    result: pl.LazyFrame = ctx.shared("attendance.school_windows", _school_windows)
-    return result
+    """One row per school that *has attendance*: ``school_code``, ``window_days`` (fewer
+    than the setting when the school has fewer school days), ``window_start``, ``window_end``."""
+    return _once(ctx, "attendance.school_windows", _school_windows)
 
 
-def _att_masks(ctx: AuditContext) -> pl.LazyFrame:
-    status = pl.col("status")
+def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
     bit = pl.col("bit")
     zero = pl.lit(0, pl.UInt64)
-    return (
-        attendance_rows(ctx)
+    masks = (
+        _rows(ctx)
         .filter(pl.col("att_person").is_not_null())
         # The inner join keeps only rows on a window day of their own school.
         .join(window_days(ctx).select("school_code", "date", "bit"), on=["school_code", "date"], how="inner")
         .with_columns(
             # A row whose status is unreadable (null) still is a row of that day, but it
             # is neither present nor absent: unknown never counts towards a finding.
-            pl.when(status.is_in(PRESENT)).then(bit).otherwise(zero).alias("_present"),
-            pl.when(status == ABSENT).then(bit).otherwise(zero).alias("_absent"),
+            pl.when(pl.col("status").is_in(PRESENT)).then(bit).otherwise(zero).alias("_present"),
+            pl.when(pl.col("status") == ABSENT).then(bit).otherwise(zero).alias("_absent"),
         )
         .group_by("att_person")
         .agg(
-            pl.col("bit").bitwise_or().alias("rows_mask"),
+            bit.bitwise_or().alias("rows_mask"),
             pl.col("_present").bitwise_or().alias("present_mask"),
             pl.col("_absent").bitwise_or().alias("absent_mask"),
         )
     )
+    persons = ctx.identity.attendance_persons.lazy().select("att_person", "school_code", "person_id")
+    return masks.join(persons, on="att_person", how="inner")
 
 
-def att_masks(ctx: AuditContext) -> pl.LazyFrame:
+def person_masks(ctx: AuditContext) -> pl.LazyFrame:
     """Per attendance person with rows in its school's window: ``att_person``,
-    ``rows_mask``, ``present_mask``, ``absent_mask`` (UInt64, bit ``day_bit``)."""
-    result: pl.LazyFrame = ctx.shared("attendance.att_masks", _att_masks)
-    return result
+    ``rows_mask``, ``present_mask``, ``absent_mask`` (UInt64, bit ``day_bit``), its
+    ``school_code`` and the registry ``person_id`` it links to (null when unlinked)."""
+    return _once(ctx, "attendance.person_masks", _person_masks)
 
 
 def mask_stats(frame: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
@@ -148,9 +151,11 @@ def mask_stats(frame: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
     n = window_days_setting(ctx)
     min_days = int(ctx.cfg["attends_min_days"])
     absent, rows = pl.col("absent_mask"), pl.col("rows_mask")
-    out = frame.with_columns(pl.lit(0, pl.Int64).alias("_run"), pl.lit(0, pl.Int64).alias("absent_streak_max"))
-    # Walk the window from its oldest day (highest bit) to its latest: n steps over one
-    # row per person, each a vectorised expression.
+    out = frame.with_columns(
+        pl.lit(0, pl.Int64).alias("_run"), pl.lit(0, pl.Int64).alias("absent_streak_max")
+    )
+    # Walk the window from its oldest day (highest bit) to its latest: n vectorised
+    # steps over one row per person.
     for i in reversed(range(n)):
         b = 1 << i
         run = (
@@ -164,12 +169,12 @@ def mask_stats(frame: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
             pl.max_horizontal("absent_streak_max", "_run").alias("absent_streak_max")
         )
     days = window_days(ctx).select("school_code", "day_bit", "date")
-    out = (
+    return (
         out.with_columns(
             pl.col("present_mask").bitwise_count_ones().cast(pl.Int64).alias("present_days"),
             pl.col("absent_mask").bitwise_count_ones().cast(pl.Int64).alias("absent_days"),
             rows.bitwise_count_ones().cast(pl.Int64).alias("days_seen"),
-            # Highest set bit = oldest day with a row; lowest = latest.
+            # Highest set bit = the oldest day with a row; lowest = the latest.
             (63 - rows.bitwise_leading_zeros().cast(pl.Int32)).alias("_first_bit"),
             rows.bitwise_trailing_zeros().cast(pl.Int32).alias("_last_bit"),
         )
@@ -186,18 +191,6 @@ def mask_stats(frame: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
         .with_columns((pl.col("present_days") >= min_days).alias("attends"))
         .drop("_run", "_first_bit", "_last_bit")
     )
-    return out
-
-
-def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
-    persons = ctx.identity.attendance_persons.lazy().select("att_person", "school_code", "person_id")
-    return att_masks(ctx).join(persons, on="att_person", how="inner")
-
-
-def person_masks(ctx: AuditContext) -> pl.LazyFrame:
-    """``att_masks`` with each attendance person's ``school_code`` and linked ``person_id``."""
-    result: pl.LazyFrame = ctx.shared("attendance.person_masks", _person_masks)
-    return result
 
 
 def _unlinked_window(ctx: AuditContext) -> pl.LazyFrame:
@@ -212,16 +205,14 @@ def unlinked_window(ctx: AuditContext) -> pl.LazyFrame:
     """One row per attendance person linked to no registry person, with rows in its
     school's window: ``att_person``, school_code, grade, class_name, name, id_number,
     local_id, its masks and the figures of ``mask_stats``."""
-    result: pl.LazyFrame = ctx.shared("attendance.unlinked_window", _unlinked_window)
-    return result
+    return _once(ctx, "attendance.unlinked_window", _unlinked_window)
 
 
 def _linked_window(ctx: AuditContext) -> pl.LazyFrame:
     # A registry person may be seen as several attendance persons at one school (a
     # name spelled two ways, rows with and without the ID): their days are one
-    # person's days, so the masks are combined before counting. Aggregations stay
-    # cheap (a million groups at city scale); the first attendance person names the
-    # person as the school writes them.
+    # person's days, so the masks are combined before counting. The first attendance
+    # person names the person as the school writes them.
     combined = (
         person_masks(ctx)
         .filter(pl.col("person_id").is_not_null())
@@ -247,5 +238,4 @@ def linked_window(ctx: AuditContext) -> pl.LazyFrame:
     school's window: the combined masks and figures of ``mask_stats``, the first of its
     attendance persons (``att_person``, ``att_person_count`` of them) and how the school
     writes the person (``att_grade``, ``att_class_name``, ``att_name``, ``att_method``)."""
-    result: pl.LazyFrame = ctx.shared("attendance.linked_window", _linked_window)
-    return result
+    return _once(ctx, "attendance.linked_window", _linked_window)
