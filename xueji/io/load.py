@@ -166,15 +166,25 @@ def load_inputs(folder: Path) -> Inputs:
             )
         warnings.extend(raw.warnings)
 
-    # Foreign keys: a code that names no row of the referenced table is an error and unknown.
+    # Foreign keys: a code that names no row of the referenced table is an error and
+    # unknown. The referenced tables (schools) are small: their codes are collected once
+    # and checked with is_in, which streams where a join over 60 M attendance rows would not.
+    known_codes: dict[tuple[str, str], pl.Series] = {}
     for name, raw in raws.items():
         for column, ref_table, ref_column in raw.schema.foreign_keys:
             if ref_table not in typed:
                 continue
-            known = typed[ref_table].select(pl.col(ref_column).alias(column)).drop_nulls().unique()
-            orphans = typed[name].select(ROW, column).drop_nulls().join(known, on=column, how="anti")
+            ref = (ref_table, ref_column)
+            if ref not in known_codes:
+                try:
+                    known_codes[ref] = typed[ref_table].select(pl.col(ref_column).drop_nulls().unique()).collect().to_series()
+                except pl.exceptions.PolarsError as exc:
+                    raise InputError(f"{raws[ref_table].file}: could not be read ({str(exc).splitlines()[0]})") from exc
+            known = pl.col(column).is_in(known_codes[ref].implode())
             error_plans.append(
-                orphans.select(
+                typed[name]
+                .filter(pl.col(column).is_not_null() & ~known)
+                .select(
                     pl.lit(raw.file).alias("file"),
                     pl.col(ROW).alias("row"),
                     pl.lit(column).alias("column"),
@@ -182,9 +192,7 @@ def load_inputs(folder: Path) -> Inputs:
                     (pl.lit("'") + pl.col(column) + pl.lit(f"' is not in {raws[ref_table].file}")).alias("message"),
                 )
             )
-            typed[name] = typed[name].join(known.with_columns(pl.lit(True).alias("_known")), on=column, how="left", maintain_order="left").with_columns(
-                pl.when(pl.col("_known")).then(pl.col(column)).alias(column)
-            ).drop("_known")
+            typed[name] = typed[name].with_columns(pl.when(known).then(pl.col(column)).alias(column))
 
     try:
         counts_and_errors = pl.collect_all(

@@ -1,0 +1,368 @@
+"""City-scale benchmark of the nightly audit: 100k, 300k and 1M students.
+
+Run from the repository root (psutil comes with the ``bench`` extra, Ray with ``ray``)::
+
+    uv sync --locked --extra dev --extra bench --inexact
+    uv run python benchmarks/city.py                          # 100k, 300k, 1M; 3 runs each
+    uv run python benchmarks/city.py --sizes 1000000 --runs 3 --no-breakdown
+    uv run python benchmarks/city.py --sizes 300000 --runs 1 --ray   # + the Ray executor (2 workers)
+
+Data: ``xueji sample generate --students N --days 60 --seed 1`` (≈1 school per 1,070
+students, ≈53 attendance rows per student, ≈0.97 residence rows per student), cached
+under ``--workdir`` (default ``/tmp/xueji-city``; never inside the repository).
+
+Each measured run is its own process, so peak RSS is that run's own:
+
+1. the **I/O floor** of the input folder (every table read once through the project's
+   readers, one group-by per table, streaming engine), in a fresh process;
+2. the **full audit** — ``run_audit`` exactly as ``xueji audit`` runs it, into a fresh
+   SQLite database — with wall and CPU seconds and peak RSS per stage (load, link,
+   rules, write) and for the whole process (imports and the workflow registry refresh
+   after the write included).
+
+Figures are medians of ``--runs`` runs; the ratio to the I/O floor is taken run by run
+(floor and audit back to back, under the same machine load). A separate **breakdown**
+run per size loads and links once, then evaluates each rule family alone, for the
+wall time of each family. ``--ray`` repeats the audit with the rules on a local Ray
+cluster (``--ray-workers``, default 2) and compares the findings with the local run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _measure import (  # noqa: E402 - the helpers sit next to this script
+    StageClock,
+    cpu_seconds,
+    io_floor,
+    load_average,
+    median,
+    peak_rss_mb,
+)
+
+AS_OF = date(2026, 11, 20)
+DEFAULT_SIZES = (100_000, 300_000, 1_000_000)
+TARGETS = {"wall_s": 60.0, "rss_mb": 6 * 1024, "floor_ratio": 8.0, "growth": 1.25}
+
+
+# --------------------------------------------------------------------------- data
+
+
+def dataset(size: int, days: int, seed: int, workdir: Path) -> Path:
+    """The generated city of ``size`` students (made on first use, then reused)."""
+    folder = workdir / f"city-{size}-d{days}-s{seed}"
+    if (folder / "manifest.json").exists():
+        return folder
+    print(f"generating {size:,} students, {days} school days (seed {seed}) into {folder} ...", flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("xueji")), "sample", "generate",
+            "--students", str(size), "--days", str(days), "--seed", str(seed),
+            "--as-of", AS_OF.isoformat(), "--out", str(folder), "--force",
+        ],
+        check=True,
+    )  # fmt: skip
+    print(f"  generated in {time.perf_counter() - t0:.0f} s", flush=True)
+    return folder
+
+
+def counts(folder: Path) -> dict[str, int]:
+    """Rows per table, from the generator's manifest."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return {k: int(v) for k, v in manifest["counts"].items()}
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _worker(args: list[str]) -> dict[str, Any]:
+    """Run this script as a worker process and return the JSON it prints last."""
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr[-4000:])
+        raise SystemExit(f"worker {args[0]} failed (exit {out.returncode})")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def worker_floor(data: Path) -> dict[str, Any]:
+    """The I/O floor, in this (fresh) process."""
+    floor = io_floor(data)
+    floor["peak_rss_mb"] = peak_rss_mb()
+    return floor
+
+
+def worker_audit(data: Path, out: Path, engine: str, ray_workers: int) -> dict[str, Any]:
+    """One full audit as ``xueji audit`` runs it, timed per stage."""
+    from xueji.audit import AuditOptions, run_audit
+
+    wall0, cpu0 = time.perf_counter(), cpu_seconds()
+    db = f"sqlite:///{out.parent / (out.name + '.db')}"
+    clock = StageClock()
+    executor = None
+    if engine == "ray":
+        from xueji.distributed import RayExecutor, RayOptions
+
+        executor = RayExecutor(RayOptions(workers=ray_workers))
+        executor.start()
+        _use_executor(executor)
+    try:
+        result = run_audit(AuditOptions(data_dir=data, out=out, as_of=AS_OF, db_url=db), clock)
+    finally:
+        if executor is not None:
+            executor.close()
+    doc: dict[str, Any] = {
+        "stages": clock.as_dicts(),
+        "wall": time.perf_counter() - wall0,
+        "cpu": cpu_seconds() - cpu0,
+        "peak_rss_mb": peak_rss_mb(),
+        "findings": result.violations.height,
+        "by_rule": {r: n for r, n in result.violations.group_by("rule").len().iter_rows()},
+        "load": load_average(),
+    }
+    if executor is not None:
+        doc["ray"] = {"timings": executor.timings, "tasks": [vars(r) for r in executor.reports]}
+    return doc
+
+
+def _use_executor(executor: Any) -> None:
+    """Route the runner's rule evaluation through the Ray executor.
+
+    Until ``xueji audit --engine ray`` is wired into the runner, the benchmark swaps the
+    runner's ``evaluate_rules`` for the executor's (the same signature and result).
+    """
+    import xueji.audit.runner as runner
+
+    runner.evaluate_rules = executor.evaluate_rules  # type: ignore[assignment]
+
+
+def worker_breakdown(data: Path) -> dict[str, Any]:
+    """Load and link once, then evaluate each rule family on its own (wall and CPU)."""
+    from xueji.audit import build_context, evaluate_rules, select_rules
+    from xueji.config import load_config
+    from xueji.identity import resolve_identities
+    from xueji.io import load_inputs
+    from xueji.rules.catalogue import FAMILIES
+
+    clock = StageClock()
+    cfg = load_config(None)
+    with clock.stage("load"):
+        inputs = load_inputs(data)
+    with clock.stage("link"):
+        identity = resolve_identities(inputs.tables, cfg, AS_OF)
+    ctx = build_context(inputs.tables, AS_OF, cfg, identity)
+    rules, _ = select_rules(inputs.tables, None, False)
+    for family in FAMILIES:
+        codes = {r.code for r in family.RULES}
+        mine = [r for r in rules if r.code in codes]
+        if not mine:
+            continue
+        with clock.stage("rules:" + family.__name__.rsplit(".", 1)[-1]):
+            evaluate_rules(ctx, mine)
+    return {"stages": clock.as_dicts(), "peak_rss_mb": peak_rss_mb(), "load": load_average()}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _stage(doc: dict[str, Any], name: str, key: str = "wall") -> float:
+    return float(next((s[key] for s in doc["stages"] if s["name"] == name), 0.0))
+
+
+def audit_wall(doc: dict[str, Any]) -> float:
+    """The audit's wall time: load + link + rules + write (what summary.json times)."""
+    return sum(_stage(doc, s) for s in ("load", "link", "rules", "write"))
+
+
+def print_size(size: int, rows: dict[str, int], runs: list[dict[str, Any]]) -> dict[str, float]:
+    """One size's table of runs and its medians."""
+    print(
+        f"\n== {size:,} students: {rows['registry']:,} records, {rows['schools']:,} schools, "
+        f"{rows['attendance']:,} attendance rows, {rows['residence']:,} residence rows"
+    )
+    head = f"{'run':>3} {'loadavg':>7} {'floor':>6} {'load':>6} {'link':>6} {'rules':>6} {'write':>6} {'audit':>7} {'×floor':>6} {'cpu':>6} {'process':>7} {'peakMB':>7}"
+    print(head)
+    for i, r in enumerate(runs, 1):
+        a, f = r["audit"], r["floor"]
+        wall = audit_wall(a)
+        print(
+            f"{i:>3} {a['load']:>7.1f} {f['wall']:>6.1f} {_stage(a, 'load'):>6.1f} {_stage(a, 'link'):>6.1f} "
+            f"{_stage(a, 'rules'):>6.1f} {_stage(a, 'write'):>6.1f} {wall:>7.1f} {wall / f['wall']:>6.1f} "
+            f"{sum(_stage(a, s, 'cpu') for s in ('load', 'link', 'rules', 'write')):>6.1f} {a['wall']:>7.1f} {a['peak_rss_mb']:>7.0f}"
+        )
+    med = {
+        "audit_wall": median([audit_wall(r["audit"]) for r in runs]),
+        "audit_cpu": median([sum(_stage(r["audit"], s, "cpu") for s in ("load", "link", "rules", "write")) for r in runs]),
+        "process_wall": median([r["audit"]["wall"] for r in runs]),
+        "floor": median([r["floor"]["wall"] for r in runs]),
+        "floor_ratio": median([audit_wall(r["audit"]) / r["floor"]["wall"] for r in runs]),
+        "peak_rss_mb": median([r["audit"]["peak_rss_mb"] for r in runs]),
+        "loadavg": median([r["audit"]["load"] for r in runs]),
+    }
+    for s in ("load", "link", "rules", "write"):
+        med[s] = median([_stage(r["audit"], s) for r in runs])
+        med[s + "_cpu"] = median([_stage(r["audit"], s, "cpu") for r in runs])
+    print(
+        f"med {med['loadavg']:>7.1f} {med['floor']:>6.1f} {med['load']:>6.1f} {med['link']:>6.1f} {med['rules']:>6.1f} "
+        f"{med['write']:>6.1f} {med['audit_wall']:>7.1f} {med['floor_ratio']:>6.1f} {med['audit_cpu']:>6.1f} "
+        f"{med['process_wall']:>7.1f} {med['peak_rss_mb']:>7.0f}"
+    )
+    print("  (seconds; audit = load+link+rules+write as summary.json times them; cpu = CPU seconds of those stages;")
+    print("   process = the whole `xueji audit` process incl. imports and the workflow registry refresh)")
+    return med
+
+
+def print_breakdown(doc: dict[str, Any]) -> None:
+    """Per-family wall and CPU seconds of one breakdown run."""
+    parts = ", ".join(f"{s['name']} {s['wall']:.1f}s (cpu {s['cpu']:.1f})" for s in doc["stages"])
+    print(f"  breakdown (load avg {doc['load']:.1f}, peak {doc['peak_rss_mb']:.0f} MB): {parts}")
+
+
+def print_growth(medians: dict[int, dict[str, float]], rows: dict[int, dict[str, int]]) -> None:
+    """Time per student at each size, against the smallest size."""
+    sizes = sorted(medians)
+    base = sizes[0]
+    print("\n== time per student (median audit wall; CPU in brackets)")
+    for n in sizes:
+        students = rows[n]["registry"]
+        per = medians[n]["audit_wall"] / students * 1e6
+        per_cpu = medians[n]["audit_cpu"] / students * 1e6
+        base_per = medians[base]["audit_wall"] / rows[base]["registry"] * 1e6
+        base_cpu = medians[base]["audit_cpu"] / rows[base]["registry"] * 1e6
+        print(
+            f"  {n:>9,}: {per:7.1f} µs/record ({per_cpu:6.1f} cpu)  ×{per / base_per:4.2f} of {base:,} "
+            f"(cpu ×{per_cpu / base_cpu:4.2f})"
+        )
+
+
+def print_targets(medians: dict[int, dict[str, float]], rows: dict[int, dict[str, int]]) -> None:
+    """The issue's targets against the medians measured."""
+    if 1_000_000 not in medians:
+        return
+    m = medians[1_000_000]
+    print("\n== targets at 1M (medians)")
+    print(f"  audit wall  {m['audit_wall']:7.1f} s   target ≤ {TARGETS['wall_s']:.0f} s   (load avg {m['loadavg']:.1f})")
+    print(f"  peak RSS    {m['peak_rss_mb']:7.0f} MB  target ≤ {TARGETS['rss_mb']:.0f} MB")
+    print(f"  × I/O floor {m['floor_ratio']:7.1f}     target ≤ {TARGETS['floor_ratio']:.0f}")
+    small = min(medians)
+    if small != 1_000_000:
+        growth = (m["audit_wall"] / rows[1_000_000]["registry"]) / (medians[small]["audit_wall"] / rows[small]["registry"])
+        print(f"  per-student growth 1M vs {small:,}: ×{growth:.2f}   target ≤ ×{TARGETS['growth']:.2f}")
+
+
+def compare_findings(local_run: Path, ray_run: Path) -> tuple[bool, str]:
+    """Whether two run folders hold the same violations (order aside)."""
+    import polars as pl
+
+    a = pl.read_parquet(local_run / "violations.parquet")
+    b = pl.read_parquet(ray_run / "violations.parquet")
+    cols = a.columns
+    same = a.sort(cols, nulls_last=True).equals(b.sort(cols, nulls_last=True))
+    if same:
+        return True, f"{a.height:,} findings, identical"
+    only_a = a.join(b, on=cols, how="anti").group_by("rule").len().rows()
+    only_b = b.join(a, on=cols, how="anti").group_by("rule").len().rows()
+    return False, f"local {a.height:,} vs ray {b.height:,}; only local: {only_a}; only ray: {only_b}"
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/xueji-city"))
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the per-family breakdown run")
+    parser.add_argument("--ray", action="store_true", help="also run the audit on a local Ray cluster and compare")
+    parser.add_argument("--ray-workers", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="local", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        # Worker processes print one JSON line; the audit's own log goes to stderr.
+        from xueji.logging import configure
+
+        configure(-1)
+        job = {
+            "floor": lambda: worker_floor(args.data),
+            "audit": lambda: worker_audit(args.data, args.out, args.engine, args.ray_workers),
+            "breakdown": lambda: worker_breakdown(args.data),
+        }[args.worker]
+        print(json.dumps(job(), default=str))
+        return
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"xueji city benchmark: {os.cpu_count()} cores, load average {load_average():.1f}, sizes {args.sizes}, {args.runs} runs")
+    everything: dict[str, Any] = {"sizes": {}}
+    medians: dict[int, dict[str, float]] = {}
+    rows: dict[int, dict[str, int]] = {}
+    for size in args.sizes:
+        data = dataset(size, args.days, args.seed, args.workdir)
+        rows[size] = counts(data)
+        runs = []
+        for i in range(args.runs):
+            out = args.workdir / "runs" / f"{size}-local-{i}"
+            _clean(out)
+            floor = _worker(["floor", "--data", str(data)])
+            audit = _worker(["audit", "--data", str(data), "--out", str(out)])
+            runs.append({"floor": floor, "audit": audit})
+        medians[size] = print_size(size, rows[size], runs)
+        entry: dict[str, Any] = {"rows": rows[size], "runs": runs, "median": medians[size]}
+        if not args.no_breakdown:
+            entry["breakdown"] = _worker(["breakdown", "--data", str(data)])
+            print_breakdown(entry["breakdown"])
+        if args.ray:
+            out = args.workdir / "runs" / f"{size}-ray"
+            _clean(out)
+            ray_doc = _worker(["audit", "--data", str(data), "--out", str(out), "--engine", "ray", "--ray-workers", str(args.ray_workers)])
+            same, text = compare_findings(args.workdir / "runs" / f"{size}-local-0", out)
+            local_wall = audit_wall(runs[0]["audit"])
+            ray_wall = audit_wall(ray_doc)
+            print(
+                f"  ray ({args.ray_workers} workers, load avg {ray_doc['load']:.1f}): audit {ray_wall:.1f} s "
+                f"(rules {_stage(ray_doc, 'rules'):.1f} s) vs local {local_wall:.1f} s (rules {_stage(runs[0]['audit'], 'rules'):.1f} s); "
+                f"overhead {ray_wall - local_wall:+.1f} s; findings: {text}"
+            )
+            print(f"  ray timings: {', '.join(f'{k} {v:.1f}s' for k, v in ray_doc['ray']['timings'].items())}")
+            entry["ray"] = {"audit": ray_doc, "identical": same, "compare": text}
+            if not same:
+                print("  RAY FINDINGS DIFFER", flush=True)
+        everything["sizes"][str(size)] = entry
+    if len(medians) > 1:
+        print_growth(medians, rows)
+    print_targets(medians, rows)
+    if args.json:
+        args.json.write_text(json.dumps(everything, indent=1, default=str), encoding="utf-8")
+        print(f"\nfigures written to {args.json}")
+
+
+def _clean(run_dir: Path) -> None:
+    import shutil
+
+    shutil.rmtree(run_dir, ignore_errors=True)
+    db = run_dir.parent / (run_dir.name + ".db")
+    db.unlink(missing_ok=True)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+if __name__ == "__main__":
+    main()
