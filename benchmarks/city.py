@@ -115,7 +115,7 @@ def worker_audit(data: Path, out: Path, engine: str, ray_workers: int) -> dict[s
     if engine == "ray":
         from xueji.distributed import RayExecutor, RayOptions
 
-        executor = RayExecutor(RayOptions(workers=ray_workers))
+        executor = RayExecutor(options=RayOptions(workers=ray_workers))
         executor.start()
         _use_executor(executor)
     try:
@@ -145,7 +145,7 @@ def _use_executor(executor: Any) -> None:
     """
     import xueji.audit.runner as runner
 
-    runner.evaluate_rules = executor.evaluate_rules  # type: ignore[assignment]
+    runner.evaluate_rules = executor.evaluate_rules
 
 
 def worker_breakdown(data: Path) -> dict[str, Any]:

@@ -23,7 +23,13 @@ def _valid(id_number: str) -> bool:
     return bool(pl.select(id_is_valid(pl.lit(id_number))).item())
 
 
-def no_id(name: str = "张伟", birth: date = BORN, gender: str = "M", suffix: str = "0001", **overrides: object) -> dict[str, Any]:
+def no_id(
+    name: str = "张伟",
+    birth: date = BORN,
+    gender: str = "M",
+    suffix: str = "0001",
+    **overrides: object,
+) -> dict[str, Any]:
     """A record on a temporary L number with no ID number, at school B."""
     row = record(1, birth_date=birth, gender=gender, name=name, school_code=B, grade=4)
     return row | {"student_no": f"L430104{birth:%Y%m%d}{suffix}", "id_number": None} | overrides
@@ -36,7 +42,11 @@ def mistyped(id_number: str, positions: tuple[int, ...], **overrides: object) ->
         chars[p] = str((int(chars[p]) + 1) % 10) if chars[p].isdigit() else "0"
     wrong = "".join(chars)
     assert not _valid(wrong), wrong
-    return ZHANG | {"id_number": wrong, "student_no": "G" + wrong, "school_code": B, "grade": 4} | overrides
+    return (
+        ZHANG
+        | {"id_number": wrong, "student_no": "G" + wrong, "school_code": B, "grade": 4}
+        | overrides
+    )
 
 
 def _dups(registry: list[dict[str, Any]]) -> pl.DataFrame:
@@ -50,7 +60,11 @@ DUPLICATE_CASES: list[tuple[str, list[dict[str, Any]], list[int]]] = [
     ("one record", [ZHANG], []),
     ("the same ID number at two schools", [ZHANG, SAME_ID_AT_B], [0, 1]),
     ("the same ID number, one suspended", [ZHANG, SAME_ID_AT_B | {"status": "suspended"}], [0, 1]),
-    ("the same ID number, one transferred out", [ZHANG, SAME_ID_AT_B | {"status": "transferred_out"}], []),
+    (
+        "the same ID number, one transferred out",
+        [ZHANG, SAME_ID_AT_B | {"status": "transferred_out"}],
+        [],
+    ),
     ("the same ID number, one graduated", [ZHANG | {"status": "graduated"}, SAME_ID_AT_B], []),
     ("no ID number, same name, gender and birth date", [ZHANG, no_id()], [0, 1]),
     ("no ID number, day and month swapped", [ZHANG, no_id(birth=date(2017, 1, 3))], [0, 1]),
@@ -83,7 +97,9 @@ DUPLICATE_CASES: list[tuple[str, list[dict[str, Any]], list[int]]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "registry", "expected"), DUPLICATE_CASES, ids=[c[0] for c in DUPLICATE_CASES])
+@pytest.mark.parametrize(
+    ("case", "registry", "expected"), DUPLICATE_CASES, ids=[c[0] for c in DUPLICATE_CASES]
+)
 def test_duplicate_record(case: str, registry: list[dict[str, Any]], expected: list[int]) -> None:
     registry = [*registry, record(7, name="陈静")]  # someone else, never part of a group
     out = _dups(registry)
@@ -97,11 +113,19 @@ def test_duplicate_record(case: str, registry: list[dict[str, Any]], expected: l
 def test_duplicate_record_detail_and_evidence() -> None:
     out = _dups([ZHANG, no_id(name="張偉")]).sort("school_code")
     assert out["severity"].to_list() == ["high", "high"]
-    assert out["detail"][0] == "张伟（测试学校0001 3年级1班）与另外 1 条在籍或休学学籍属同一人：测试学校0002 4年级1班（学籍号 L43010*********0001）（一人多籍）。"
-    assert out["detail"][1].startswith("張偉（测试学校0002 4年级1班）与另外 1 条在籍或休学学籍属同一人：测试学校0001 3年级1班（学籍号 G43010*********")
+    assert (
+        out["detail"][0]
+        == "张伟（测试学校0001 3年级1班）与另外 1 条在籍或休学学籍属同一人：测试学校0002 4年级1班（学籍号 L43010*********0001）（一人多籍）。"
+    )
+    assert out["detail"][1].startswith(
+        "張偉（测试学校0002 4年级1班）与另外 1 条在籍或休学学籍属同一人：测试学校0001 3年级1班（学籍号 G43010*********"
+    )
     proof = json.loads(out["evidence"][0])
     assert proof["group_id"] == out["group_id"][0]
-    assert [(r["registry_row"], r["school_code"], r["name"]) for r in proof["records"]] == [(1, A, "张伟"), (2, B, "張偉")]
+    assert [(r["registry_row"], r["school_code"], r["name"]) for r in proof["records"]] == [
+        (1, A, "张伟"),
+        (2, B, "張偉"),
+    ]
     # The comparisons that agreed come from identity resolution.
     assert proof["comparisons"] is not None
     # No full ID number anywhere in what an inspector reads.
@@ -145,32 +169,63 @@ MISMATCH_CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], list[str] 
     ("another given name that sounds different", ZHANG, [resident(ZHANG, name="张华")], ["name"]),
     ("another gender", ZHANG, [resident(ZHANG, gender="F")], ["gender"]),
     ("another birth date", ZHANG, [resident(ZHANG, birth_date=date(2017, 3, 2))], ["birth_date"]),
-    ("another name and gender", ZHANG, [resident(ZHANG, name="王芳", gender="F")], ["name", "gender"]),
+    (
+        "another name and gender",
+        ZHANG,
+        [resident(ZHANG, name="王芳", gender="F")],
+        ["name", "gender"],
+    ),
     ("residence birth date unknown", ZHANG, [resident(ZHANG, birth_date=None)], None),
     ("residence gender unknown", ZHANG, [resident(ZHANG, gender=None)], None),
     ("residence name unknown", ZHANG, [resident(ZHANG, name=None)], None),
     ("record name unknown", ZHANG | {"name": None}, [resident(ZHANG)], None),
     ("ID number not in residence data", ZHANG, [resident(record(2), name="王芳")], None),
-    ("suspended record is active", ZHANG | {"status": "suspended"}, [resident(ZHANG, name="王芳")], ["name"]),
-    ("graduated record is not checked", ZHANG | {"status": "graduated"}, [resident(ZHANG, name="王芳")], None),
-    ("two residence rows, one agrees", ZHANG, [resident(ZHANG, name="王芳"), resident(ZHANG)], None),
+    (
+        "suspended record is active",
+        ZHANG | {"status": "suspended"},
+        [resident(ZHANG, name="王芳")],
+        ["name"],
+    ),
+    (
+        "graduated record is not checked",
+        ZHANG | {"status": "graduated"},
+        [resident(ZHANG, name="王芳")],
+        None,
+    ),
+    (
+        "two residence rows, one agrees",
+        ZHANG,
+        [resident(ZHANG, name="王芳"), resident(ZHANG)],
+        None,
+    ),
     (
         "a minority name with and without the middle dot",
         record(3, name="阿依古丽·买买提", gender="F"),
         [resident(record(3, name="阿依古丽买买提", gender="F"))],
         None,
     ),
-    ("a heteronym surname read as a surname", record(4, name="单丽"), [resident(record(4, name="善丽"))], None),
+    (
+        "a heteronym surname read as a surname",
+        record(4, name="单丽"),
+        [resident(record(4, name="善丽"))],
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "row", "residence", "differs"), MISMATCH_CASES, ids=[c[0] for c in MISMATCH_CASES])
-def test_person_mismatch(case: str, row: dict[str, Any], residence: list[dict[str, Any]], differs: list[str] | None) -> None:
+@pytest.mark.parametrize(
+    ("case", "row", "residence", "differs"), MISMATCH_CASES, ids=[c[0] for c in MISMATCH_CASES]
+)
+def test_person_mismatch(
+    case: str, row: dict[str, Any], residence: list[dict[str, Any]], differs: list[str] | None
+) -> None:
     out = _mismatch([row], residence)
     if differs is None:
         assert out.height == 0
         return
-    assert out.select("student_no", "school_code").rows() == [(row["student_no"], row["school_code"])]
+    assert out.select("student_no", "school_code").rows() == [
+        (row["student_no"], row["school_code"])
+    ]
     assert json.loads(out["evidence"][0])["differs"] == differs
 
 

@@ -59,7 +59,12 @@ def child(birth: date, seq: int = 1, **kwargs: Any) -> dict[str, Any]:
     return resident(make_id_number(birth, gender, seq=seq), birth=birth, **kwargs)
 
 
-def _run(rule: str, registry: list[dict[str, Any]], residence: list[dict[str, Any]] | None = None, **cfg: object) -> pl.DataFrame:
+def _run(
+    rule: str,
+    registry: list[dict[str, Any]],
+    residence: list[dict[str, Any]] | None = None,
+    **cfg: object,
+) -> pl.DataFrame:
     tables: dict[str, Any] = {"schools": SCHOOLS, "registry": registry, "catchments": CATCHMENTS}
     if residence is not None:
         tables["residence"] = residence
@@ -76,21 +81,68 @@ def _with_record(**overrides: object) -> list[dict[str, Any]]:
     return [ENROLLED_KID | overrides]
 
 
-OUT_OF_SCHOOL_CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]], dict[str, object], list[str]]] = [
+OUT_OF_SCHOOL_CASES: list[
+    tuple[str, list[dict[str, Any]], list[dict[str, Any]], dict[str, object], list[str]]
+] = [
     ("11 years old, no record", [], [KID], {}, [KID["id_number"]]),
-    ("6 on the cut-off day itself", [], [child(date(2020, 8, 31))], {}, [child(date(2020, 8, 31))["id_number"]]),
+    (
+        "6 on the cut-off day itself",
+        [],
+        [child(date(2020, 8, 31))],
+        {},
+        [child(date(2020, 8, 31))["id_number"]],
+    ),
     ("5 on the cut-off day (born the day after)", [], [child(date(2020, 9, 1))], {}, []),
-    ("15 on the cut-off day", [], [child(date(2010, 9, 1))], {}, [child(date(2010, 9, 1))["id_number"]]),
+    (
+        "15 on the cut-off day",
+        [],
+        [child(date(2010, 9, 1))],
+        {},
+        [child(date(2010, 9, 1))["id_number"]],
+    ),
     ("16 on the cut-off day", [], [child(date(2010, 8, 31))], {}, []),
-    ("16, province compulsory age up to 17", [], [child(date(2010, 8, 31))], {"compulsory_age_max": 17}, [child(date(2010, 8, 31))["id_number"]]),
+    (
+        "16, province compulsory age up to 17",
+        [],
+        [child(date(2010, 8, 31))],
+        {"compulsory_age_max": 17},
+        [child(date(2010, 8, 31))["id_number"]],
+    ),
     ("an enrolled record", _with_record(), [resident(ENROLLED_KID["id_number"])], {}, []),
-    ("a suspended record", _with_record(status="suspended"), [resident(ENROLLED_KID["id_number"])], {}, []),
-    ("a dropped record", _with_record(status="dropped"), [resident(ENROLLED_KID["id_number"])], {}, [ENROLLED_KID["id_number"]]),
-    ("a transferred-out record", _with_record(status="transferred_out"), [resident(ENROLLED_KID["id_number"])], {}, [ENROLLED_KID["id_number"]]),
-    ("a record whose status is unreadable", _with_record(status=None), [resident(ENROLLED_KID["id_number"])], {}, []),
+    (
+        "a suspended record",
+        _with_record(status="suspended"),
+        [resident(ENROLLED_KID["id_number"])],
+        {},
+        [],
+    ),
+    (
+        "a dropped record",
+        _with_record(status="dropped"),
+        [resident(ENROLLED_KID["id_number"])],
+        {},
+        [ENROLLED_KID["id_number"]],
+    ),
+    (
+        "a transferred-out record",
+        _with_record(status="transferred_out"),
+        [resident(ENROLLED_KID["id_number"])],
+        {},
+        [ENROLLED_KID["id_number"]],
+    ),
+    (
+        "a record whose status is unreadable",
+        _with_record(status=None),
+        [resident(ENROLLED_KID["id_number"])],
+        {},
+        [],
+    ),
     (
         "a record with a mistyped ID number, same name, birth date and gender",
-        _with_record(id_number=ENROLLED_KID["id_number"][:17] + "0", student_no="G" + ENROLLED_KID["id_number"][:17] + "0"),
+        _with_record(
+            id_number=ENROLLED_KID["id_number"][:17] + "0",
+            student_no="G" + ENROLLED_KID["id_number"][:17] + "0",
+        ),
         [resident(ENROLLED_KID["id_number"])],
         {},
         [],
@@ -104,12 +156,28 @@ OUT_OF_SCHOOL_CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]],
     ),
     ("birth date unreadable", [], [resident(KID["id_number"], birth=None)], {}, []),
     ("no ID number", [], [resident(None)], {}, []),
-    ("two residence rows of one ID number", [], [KID, KID | {"residence_area_code": "430104002001"}], {}, [KID["id_number"]]),
+    (
+        "two residence rows of one ID number",
+        [],
+        [KID, KID | {"residence_area_code": "430104002001"}],
+        {},
+        [KID["id_number"]],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "registry", "residence", "cfg", "expected"), OUT_OF_SCHOOL_CASES, ids=[c[0] for c in OUT_OF_SCHOOL_CASES])
-def test_out_of_school_child(case: str, registry: list[dict[str, Any]], residence: list[dict[str, Any]], cfg: dict[str, object], expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("case", "registry", "residence", "cfg", "expected"),
+    OUT_OF_SCHOOL_CASES,
+    ids=[c[0] for c in OUT_OF_SCHOOL_CASES],
+)
+def test_out_of_school_child(
+    case: str,
+    registry: list[dict[str, Any]],
+    residence: list[dict[str, Any]],
+    cfg: dict[str, object],
+    expected: list[str],
+) -> None:
     # A classmate with a record keeps the registry non-empty in every case.
     registry = [*registry, record(7, name="陈静", birth_date=date(2016, 5, 1))]
     out = _run("OUT_OF_SCHOOL_CHILD", registry, residence, **cfg)
@@ -121,17 +189,28 @@ def test_out_of_school_child_detail() -> None:
     kid = child(date(2015, 3, 1), hukou="430104001001", lives="430104002003") | {"name": "赵敏"}
     out = _run("OUT_OF_SCHOOL_CHILD", [record(7)], [kid])
     row = out.row(0, named=True)
-    assert (row["county_code"], row["school_code"], row["name"], row["severity"]) == ("430104", None, "赵敏", "high")
+    assert (row["county_code"], row["school_code"], row["name"], row["severity"]) == (
+        "430104",
+        None,
+        "赵敏",
+        "high",
+    )
     assert row["detail"] == (
         f"赵敏（身份证号 430104********{kid['id_number'][-4:]}，2015-03-01 出生，居住地 430104002003）"
         "在 2026-08-31 为 11 周岁，属义务教育适龄儿童，但没有在籍或休学的学籍（适龄未入学）。"
     )
     proof = json.loads(row["evidence"])
-    assert (proof["age_on_cutoff"], proof["cutoff_day"], proof["link_method"]) == (11, "2026-08-31", "unlinked")
+    assert (proof["age_on_cutoff"], proof["cutoff_day"], proof["link_method"]) == (
+        11,
+        "2026-08-31",
+        "unlinked",
+    )
 
 
 def test_out_of_school_child_names_the_inactive_record() -> None:
-    out = _run("OUT_OF_SCHOOL_CHILD", _with_record(status="dropped"), [resident(ENROLLED_KID["id_number"])])
+    out = _run(
+        "OUT_OF_SCHOOL_CHILD", _with_record(status="dropped"), [resident(ENROLLED_KID["id_number"])]
+    )
     assert "（已有学籍的状态为辍学）" in out["detail"][0]
     proof = json.loads(out["evidence"][0])
     assert [(r["registry_row"], r["status"]) for r in proof["records"]] == [(1, "dropped")]
@@ -140,7 +219,9 @@ def test_out_of_school_child_names_the_inactive_record() -> None:
 # --- CATCHMENT ----------------------------------------------------------------------------
 
 
-def entrant(school_code: str = A, grade: int = 1, lives: str | None = OUTSIDE_A, **overrides: object) -> dict[str, Any]:
+def entrant(
+    school_code: str = A, grade: int = 1, lives: str | None = OUTSIDE_A, **overrides: object
+) -> dict[str, Any]:
     """A record that entered this school year."""
     birth = date(2020, 3, 1) if grade == 1 else date(2014, 3, 1)
     row = record(1, birth_date=birth, school_code=school_code, grade=grade, enrol_date=THIS_YEAR)
@@ -156,10 +237,30 @@ CATCHMENT_CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, bo
     ("entered on the first day of the school year", entrant(enrol_date=THIS_YEAR), None, True),
     ("enrol date unknown", entrant(enrol_date=None), None, False),
     ("school with no catchment rows", entrant(N), None, False),
-    ("school with catchment rows for grade 1 only, grade 7 entrant", entrant(N, grade=7), None, False),
-    ("grade 7, catchment for every entry grade, outside", entrant(J, grade=7, lives="430104001001"), None, True),
-    ("grade 7, inside one of two catchment codes", entrant(J, grade=7, lives="430104003005"), None, False),
-    ("grade 7, a 12-digit code it does not start with", entrant(J, grade=7, lives="430104003006"), None, True),
+    (
+        "school with catchment rows for grade 1 only, grade 7 entrant",
+        entrant(N, grade=7),
+        None,
+        False,
+    ),
+    (
+        "grade 7, catchment for every entry grade, outside",
+        entrant(J, grade=7, lives="430104001001"),
+        None,
+        True,
+    ),
+    (
+        "grade 7, inside one of two catchment codes",
+        entrant(J, grade=7, lives="430104003005"),
+        None,
+        False,
+    ),
+    (
+        "grade 7, a 12-digit code it does not start with",
+        entrant(J, grade=7, lives="430104003006"),
+        None,
+        True,
+    ),
     ("suspended record", entrant(status="suspended"), None, False),
     ("no known residence", entrant(lives=None), None, False),
     (
@@ -186,14 +287,25 @@ CATCHMENT_CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, bo
         [resident(entrant()["id_number"], hukou=OUTSIDE_A, lives=None)],
         True,
     ),
-    ("someone else in residence data: the record's own code", entrant(), [resident(record(5)["id_number"], lives=INSIDE_A)], True),
+    (
+        "someone else in residence data: the record's own code",
+        entrant(),
+        [resident(record(5)["id_number"], lives=INSIDE_A)],
+        True,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "row", "residence", "flagged"), CATCHMENT_CASES, ids=[c[0] for c in CATCHMENT_CASES])
-def test_catchment(case: str, row: dict[str, Any], residence: list[dict[str, Any]] | None, flagged: bool) -> None:
+@pytest.mark.parametrize(
+    ("case", "row", "residence", "flagged"), CATCHMENT_CASES, ids=[c[0] for c in CATCHMENT_CASES]
+)
+def test_catchment(
+    case: str, row: dict[str, Any], residence: list[dict[str, Any]] | None, flagged: bool
+) -> None:
     out = _run("CATCHMENT", [row], residence)
-    assert out.select("student_no", "school_code").rows() == ([(row["student_no"], row["school_code"])] if flagged else [])
+    assert out.select("student_no", "school_code").rows() == (
+        [(row["student_no"], row["school_code"])] if flagged else []
+    )
 
 
 def test_catchment_detail_and_evidence() -> None:
@@ -226,17 +338,57 @@ def newcomer(hukou: str | None = GUANGZHOU, **overrides: object) -> dict[str, An
 
 CROSS_CITY_CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, bool]] = [
     ("hukou in another city, no residence data", newcomer(), None, True),
-    ("hukou in another city, not in residence data", newcomer(), [resident(record(5)["id_number"])], True),
+    (
+        "hukou in another city, not in residence data",
+        newcomer(),
+        [resident(record(5)["id_number"])],
+        True,
+    ),
     ("a migrant child", newcomer(is_migrant=True), None, False),
-    ("a migrant child with a residence permit", newcomer(is_migrant=True), [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=True)], False),
+    (
+        "a migrant child with a residence permit",
+        newcomer(is_migrant=True),
+        [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=True)],
+        False,
+    ),
     ("hukou in another county of the same city", newcomer(CHANGSHA_COUNTY), None, False),
     ("hukou in the school's county", newcomer("430104001001"), None, False),
-    ("holds a residence permit", newcomer(), [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=True)], False),
-    ("in residence data without a permit", newcomer(), [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=False)], True),
-    ("residence permit unreadable", newcomer(), [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=None)], False),
-    ("residence data hukou is local, the record's is not", newcomer(), [resident(newcomer()["id_number"], hukou="430104001001")], False),
-    ("residence data hukou is elsewhere, the record's is local", newcomer("430104001001"), [resident(newcomer()["id_number"], hukou=GUANGZHOU)], True),
-    ("residence data hukou unreadable: the record's", newcomer(), [resident(newcomer()["id_number"], hukou=None)], True),
+    (
+        "holds a residence permit",
+        newcomer(),
+        [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=True)],
+        False,
+    ),
+    (
+        "in residence data without a permit",
+        newcomer(),
+        [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=False)],
+        True,
+    ),
+    (
+        "residence permit unreadable",
+        newcomer(),
+        [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=None)],
+        False,
+    ),
+    (
+        "residence data hukou is local, the record's is not",
+        newcomer(),
+        [resident(newcomer()["id_number"], hukou="430104001001")],
+        False,
+    ),
+    (
+        "residence data hukou is elsewhere, the record's is local",
+        newcomer("430104001001"),
+        [resident(newcomer()["id_number"], hukou=GUANGZHOU)],
+        True,
+    ),
+    (
+        "residence data hukou unreadable: the record's",
+        newcomer(),
+        [resident(newcomer()["id_number"], hukou=None)],
+        True,
+    ),
     ("entered last school year", newcomer(enrol_date=LAST_YEAR), None, False),
     ("suspended record", newcomer(status="suspended"), None, False),
     ("hukou unknown", newcomer(None), None, False),
@@ -244,18 +396,32 @@ CROSS_CITY_CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, b
 ]
 
 
-@pytest.mark.parametrize(("case", "row", "residence", "flagged"), CROSS_CITY_CASES, ids=[c[0] for c in CROSS_CITY_CASES])
-def test_cross_city(case: str, row: dict[str, Any], residence: list[dict[str, Any]] | None, flagged: bool) -> None:
+@pytest.mark.parametrize(
+    ("case", "row", "residence", "flagged"), CROSS_CITY_CASES, ids=[c[0] for c in CROSS_CITY_CASES]
+)
+def test_cross_city(
+    case: str, row: dict[str, Any], residence: list[dict[str, Any]] | None, flagged: bool
+) -> None:
     out = _run("CROSS_CITY", [row], residence)
-    assert out.select("student_no", "school_code").rows() == ([(row["student_no"], row["school_code"])] if flagged else [])
+    assert out.select("student_no", "school_code").rows() == (
+        [(row["student_no"], row["school_code"])] if flagged else []
+    )
 
 
 def test_cross_city_detail_and_evidence() -> None:
-    out = _run("CROSS_CITY", [newcomer()], [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=False)])
+    out = _run(
+        "CROSS_CITY",
+        [newcomer()],
+        [resident(newcomer()["id_number"], hukou=GUANGZHOU, permit=False)],
+    )
     assert out["detail"][0] == (
         "学生1（测试学校0001 3年级1班）为本学年新入学学生，户籍地 440106001001 不在学校所在市州（4301），"
         "既不是随迁子女，也未持有居住证（违规跨市州招生）。"
     )
     proof = json.loads(out["evidence"][0])
-    assert (proof["hukou_source"], proof["residence_permit"], proof["residence_row"]) == ("residence.hukou_area_code", False, 1)
+    assert (proof["hukou_source"], proof["residence_permit"], proof["residence_row"]) == (
+        "residence.hukou_area_code",
+        False,
+        1,
+    )
     assert out["severity"][0] == "medium"

@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -44,9 +44,10 @@ from xueji.rules.base import FINDING_SCHEMA, AuditContext, Rule
 # Tables cut into county closures; every other table is small and goes whole to each task.
 _CLOSURE_TABLES = ("registry", "residence")
 
-# Ray's own files (sockets, logs, spilled objects) must sit on a short path: a Unix
-# socket path is limited to 107 bytes.
-_RAY_TMP_PREFIX = "xueji-ray-"
+# Scratch files (attendance partitions; a local Ray cluster's sockets, logs and spilled
+# objects) go to a fresh folder under the system's temporary folder: a Unix socket path
+# is limited to 107 bytes, so it must be short.
+_SCRATCH_PREFIX = "xueji-dist-"
 
 
 def ray_installed() -> bool:
@@ -60,7 +61,7 @@ def ray_installed() -> bool:
 
 @dataclass(frozen=True)
 class RayOptions:
-    """Where and how to run.
+    """Where and how to run on Ray.
 
     ``address``: a running cluster (``ray://head:10001`` or ``auto``); None starts a
     local cluster of ``workers`` worker processes (default: one per core) and stops it
@@ -76,19 +77,19 @@ class RayOptions:
 
 
 @dataclass
-class RayExecutor:
-    """A Ray session for one audit (a context manager; ``close`` ends it)."""
+class PartitionedExecutor:
+    """The partitioned audit, whatever runs the tasks (a context manager).
 
-    options: RayOptions = field(default_factory=RayOptions)
+    Subclasses say how a task is submitted and its result gathered: ``SerialExecutor``
+    runs each task in this process in turn, ``RayExecutor`` on a Ray cluster.
+    """
+
     reports: list[tasks.TaskReport] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    _started: bool = False
-    _tmp: Path | None = None
-    _ray: Any = None
+    dedupe_partitions: int | None = None
+    _scratch: Path | None = None
 
-    # --- the session ------------------------------------------------------------------------
-
-    def __enter__(self) -> RayExecutor:
+    def __enter__(self) -> PartitionedExecutor:
         self.start()
         return self
 
@@ -96,66 +97,36 @@ class RayExecutor:
         self.close()
 
     def start(self) -> None:
-        """Connect to the cluster (or start a local one); a no-op when already started."""
-        if self._ray is not None:
-            return
-        # Under `uv run`, Ray would start each worker with `uv run` too (re-resolving the
-        # project in every worker); the driver's own interpreter already has everything.
-        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-        try:
-            import ray
-        except ImportError as exc:
-            raise ConfigError(
-                "--engine ray needs the ray extra: pip install 'xueji[ray]' (or uv sync --extra ray)"
-            ) from exc
-        t0 = time.perf_counter()
-        env = {"env_vars": {"POLARS_MAX_THREADS": str(self.options.polars_threads)}}
-        if ray.is_initialized():
-            self._started = False
-        elif self.options.address:
-            ray.init(address=self.options.address, runtime_env=env, log_to_driver=False)
-            self._started = True
-        else:
-            self._tmp = Path(tempfile.mkdtemp(prefix=_RAY_TMP_PREFIX))
-            ray.init(
-                num_cpus=self.options.workers or os.cpu_count() or 1,
-                include_dashboard=False,
-                log_to_driver=False,
-                _temp_dir=str(self._tmp),
-                runtime_env=env,
-            )
-            self._started = True
-        self._ray = ray
-        self.timings["start"] = time.perf_counter() - t0
-        resources = ray.cluster_resources()
-        logger.info(
-            "ray: {} cluster with {:g} CPUs ({:.1f} s to start)",
-            "local" if self.options.address is None else self.options.address,
-            resources.get("CPU", 0),
-            self.timings["start"],
-        )
+        """Get ready to run tasks (a no-op when ready)."""
 
     def close(self) -> None:
-        """Disconnect (and stop a cluster this executor started); remove its files."""
-        if self._ray is not None and self._started:
-            self._ray.shutdown()
-        self._ray = None
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        """Release what ``start`` took; remove the scratch files."""
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     @property
     def workers(self) -> int:
-        """CPUs of the cluster (tasks that run at once)."""
-        self.start()
-        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+        """Tasks that run at once."""
+        return 1
 
-    def _remote(self, fn: Any) -> Any:
-        return self._ray.remote(num_cpus=1)(fn)
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Start ``fn(*args)`` as a task; returns a handle for ``gather``."""
+        return fn(*args)
 
-    def _gather(self, refs: list[Any]) -> list[Any]:
-        results: list[Any] = self._ray.get(refs)
-        return results
+    def put(self, value: Any) -> Any:
+        """Store a value several tasks read (once); returns what to pass them."""
+        return value
+
+    def gather(self, handles: list[Any]) -> list[Any]:
+        """The results of submitted tasks, in order."""
+        return handles
+
+    def scratch(self) -> Path:
+        """A folder for this session's files (made on first use, removed by ``close``)."""
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX))
+        return self._scratch
 
     # --- duplicate detection ----------------------------------------------------------------
 
@@ -163,14 +134,13 @@ class RayExecutor:
         """``dedupe_registry`` over hash partitions of blocking components (same result)."""
         self.start()
         t0 = time.perf_counter()
-        n = self.options.dedupe_partitions or 2 * self.workers
+        n = self.dedupe_partitions or 2 * self.workers
         parts = partition.component_parts(partition.blocking_components(feat, spec), n)
         pieces = feat.join(parts, on="_row", how="left", maintain_order="left").partition_by(
             PART, as_dict=True, include_key=False
         )
-        remote = self._remote(tasks.dedupe_task)
-        refs = [remote.remote(str(key[0]), tasks.to_arrow(piece), spec) for key, piece in pieces.items()]
-        outs = self._gather(refs)
+        refs = [self.submit(tasks.dedupe_task, str(key[0]), tasks.to_arrow(piece), spec) for key, piece in pieces.items()]
+        outs = self.gather(refs)
         counts = {key.name: 0 for key in spec.blocking}
         records, pairs, refused = [], [], 0
         for out, report in outs:
@@ -233,14 +203,14 @@ class RayExecutor:
                 has_attendance=has_attendance,
                 window_days=tasks.to_arrow(window_days) if window_days is not None else None,
             )
-            remote, job_ref = self._remote(tasks.rules_task), self._ray.put(job)
-            refs = [remote.remote(part, job_ref, inputs[part]) for part in partitions if not inputs[part].is_empty()]
+            job_ref = self.put(job)
+            refs = [self.submit(tasks.rules_task, part, job_ref, inputs[part]) for part in partitions if not inputs[part].is_empty()]
 
         # While the cluster works, the driver evaluates its own rules and the extra plans.
         found_here, errors, extra_frames = evaluate_rules(ctx, on_driver, extra)
         frames = [found_here]
         t2 = time.perf_counter()
-        for table, report in self._gather(refs):
+        for table, report in self.gather(refs):
             self.reports.append(report)
             frames.append(tasks.from_arrow(table))
             errors.update(report.errors)
@@ -267,7 +237,7 @@ class RayExecutor:
         """Window days and person masks, one task per county; the driver only streams the
         rows once into per-county Parquet files."""
         t0 = time.perf_counter()
-        where = Path(tempfile.mkdtemp(prefix="xueji-att-", dir=self._tmp))
+        where = Path(tempfile.mkdtemp(prefix="attendance-", dir=self.scratch()))
         try:
             county_of = dict(partition.school_parts(schools).iter_rows())
             part_of_school = pl.col("school_code").replace_strict(county_of, default=RESIDUAL, return_dtype=pl.String)
@@ -278,16 +248,15 @@ class RayExecutor:
                 part_of_school.fill_null(RESIDUAL).alias(PART)
             )
             by_part = persons.partition_by(PART, as_dict=True, include_key=False)
-            remote = self._remote(tasks.attendance_task)
-            as_of, cfg = self._ray.put(ctx.as_of), self._ray.put(ctx.cfg)
+            as_of, cfg = self.put(ctx.as_of), self.put(ctx.cfg)
             refs = []
             for folder in sorted(p for p in where.iterdir() if p.is_dir()):
                 part = folder.name.split("=", 1)[1]
                 files = [f.read_bytes() for f in sorted(folder.glob("*.parquet"))]
                 mine = by_part.get((part,), persons.drop(PART).clear())
-                refs.append(remote.remote(part, files, tasks.to_arrow(mine), as_of, cfg))
+                refs.append(self.submit(tasks.attendance_task, part, files, tasks.to_arrow(mine), as_of, cfg))
             days, masks = [], []
-            for d, m, report in self._gather(refs):
+            for d, m, report in self.gather(refs):
                 self.reports.append(report)
                 days.append(tasks.from_arrow(d))
                 masks.append(tasks.from_arrow(m))
@@ -315,7 +284,7 @@ def _partition_inputs(
     members = partition.memberships(
         tables["registry"], identity.records, tables["schools"], residence, identity.residence_links, identity.attendance_persons
     )
-    logger.debug("ray partitions (rows per table):\n{}", members.sizes())
+    logger.debug("county partitions: {}", members.describe())
     registry = partition.split(tables["registry"], members.registry, "_row", partitions)
     records = partition.split(identity.records, members.registry, "_row", partitions)
     persons = partition.split(identity.attendance_persons, members.att_persons, "att_person", partitions)
@@ -335,3 +304,84 @@ def _partition_inputs(
             person_masks=tasks.to_arrow(masks[p]) if masks is not None else None,
         )
     return out
+
+
+class SerialExecutor(PartitionedExecutor):
+    """Every task in this process, one after the other: the partitioned audit without a
+    cluster (the reference the cuts are tested against, and a way to debug them)."""
+
+
+@dataclass
+class RayExecutor(PartitionedExecutor):
+    """The partitioned audit on a Ray cluster, one session per audit."""
+
+    options: RayOptions = field(default_factory=RayOptions)
+    _ray: Any = None
+    _own_cluster: bool = False
+    _warming: list[Any] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Connect to the cluster (or start a local one); a no-op when connected."""
+        super().start()
+        if self._ray is not None:
+            return
+        # Under `uv run`, Ray would start each worker with `uv run` too (re-resolving the
+        # project in every worker); the driver's own interpreter already has everything.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+        try:
+            import ray
+        except ImportError as exc:
+            raise ConfigError("--engine ray needs the ray extra: pip install 'xueji[ray]' (or uv sync --extra ray)") from exc
+        t0 = time.perf_counter()
+        env = {"env_vars": {"POLARS_MAX_THREADS": str(self.options.polars_threads)}}
+        self._own_cluster = not ray.is_initialized()
+        if not self._own_cluster:
+            pass
+        elif self.options.address:
+            ray.init(address=self.options.address, runtime_env=env, log_to_driver=False)
+        else:
+            ray.init(
+                num_cpus=self.options.workers or os.cpu_count() or 1,
+                include_dashboard=False,
+                log_to_driver=False,
+                _temp_dir=str(self.scratch() / "ray"),
+                runtime_env=env,
+            )
+        self._ray = ray
+        self.dedupe_partitions = self.dedupe_partitions or self.options.dedupe_partitions
+        self.timings["start"] = time.perf_counter() - t0
+        # Workers import Polars and xueji on their first task (seconds each): start them
+        # now, so they are ready by the time the driver has loaded and linked the data.
+        self._warming = [self.submit(tasks.warm_up) for _ in range(self.workers)]
+        logger.info(
+            "ray: {} cluster with {} CPUs ({:.1f} s to start)",
+            self.options.address or "local",
+            self.workers,
+            self.timings["start"],
+        )
+
+    def close(self) -> None:
+        """Disconnect (and stop a cluster this executor started); remove its files."""
+        if self._ray is not None and self._own_cluster:
+            self._ray.shutdown()
+        self._ray = None
+        super().close()
+
+    @property
+    def workers(self) -> int:
+        """CPUs of the cluster (tasks that run at once)."""
+        self.start()
+        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn`` as a Ray task of one CPU."""
+        return self._ray.remote(num_cpus=1)(fn).remote(*args)
+
+    def put(self, value: Any) -> Any:
+        """``value`` in Ray's object store."""
+        return self._ray.put(value)
+
+    def gather(self, handles: list[Any]) -> list[Any]:
+        """``ray.get`` of the handles."""
+        results: list[Any] = self._ray.get(handles)
+        return results

@@ -75,12 +75,19 @@ class Membership:
     att_persons: pl.DataFrame  # att_person, _part
 
     def sizes(self) -> pl.DataFrame:
-        """Rows per partition and table (for logs and the scaling model)."""
+        """Rows per partition: ``_part``, ``registry``, ``residence``, ``att_persons``."""
         frames = [
             m.group_by(PART).len().with_columns(pl.lit(name).alias("table"))
             for name, m in (("registry", self.registry), ("residence", self.residence), ("att_persons", self.att_persons))
         ]
         return pl.concat(frames).pivot("table", index=PART, values="len").fill_null(0).sort(PART)
+
+    def describe(self) -> str:
+        """One line: each partition's records, residence rows and attendance persons."""
+        return "; ".join(
+            f"{p}: {r:,} records, {s:,} residence rows, {a:,} attendance persons"
+            for p, r, s, a in self.sizes().select(PART, "registry", "residence", "att_persons").iter_rows()
+        )
 
 
 def memberships(

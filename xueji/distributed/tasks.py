@@ -49,6 +49,11 @@ def from_arrow(table: pa.Table) -> pl.DataFrame:
     return frame
 
 
+def warm_up() -> int:
+    """Nothing but the imports above: run once per worker while the driver loads data."""
+    return len(FINDING_SCHEMA)
+
+
 def provide(ctx: AuditContext, key: str, frame: pl.DataFrame) -> None:
     """Hand ``ctx`` a shared frame computed elsewhere: rules asking for ``key`` get it."""
     ctx.shared(key, lambda _ctx: frame.lazy())

@@ -13,7 +13,7 @@ import polars as pl
 from loguru import logger
 
 from xueji.errors import InputError
-from xueji.io.normalise import DTYPES, parse_field, raw_string
+from xueji.io.normalise import DTYPES, REQUIRED, plan_field, raw_string
 from xueji.io.readers import RawTable, find_table_file, open_table
 from xueji.io.schema import TableSchema, load_schemas
 
@@ -62,35 +62,66 @@ def empty_data_errors() -> pl.DataFrame:
 
 
 def _typed(raw: RawTable) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(typed frame with _row, cell errors) for one table, both lazy over one source scan."""
+    """(typed frame with _row, cell errors) for one table, both lazy over one source scan.
+
+    The plan is staged (clean text → parse → error code) so each expression runs once
+    per cell; the error frame keeps only rows with a non-zero code before it builds
+    any message, which keeps a 60 M-row attendance file in bounded memory.
+    """
     schema = raw.schema
     source = raw.frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
     dtypes = source.collect_schema()
+    plans = [plan_field(f, dtypes[f.name]) for f in schema.fields if f.name in dtypes]
+    staged = (
+        source.with_columns([pl_.text.alias(pl_.text_col) for pl_ in plans if pl_.text is not None])
+        .with_columns([pl_.value.alias(pl_.value_col) for pl_ in plans])
+        .with_columns([pl_.code.alias(pl_.code_col) for pl_ in plans])
+    )
     values: list[pl.Expr] = [pl.col(ROW)]
-    errors: list[pl.Expr] = []
+    planned = {pl_.field.name: pl_ for pl_ in plans}
     for f in schema.fields:
-        if f.name not in dtypes:
+        if f.name in planned:
+            values.append(planned[f.name].final)
+        else:
             default = pl.lit(f.default, dtype=DTYPES[f.type]) if f.default is not None else pl.lit(None, DTYPES[f.type])
             values.append(default.alias(f.name))
-            continue
-        parsed = parse_field(f, dtypes[f.name])
-        values.append(parsed.value)
-        errors.append(pl.struct(value=raw_string(f, dtypes[f.name]), message=parsed.error).alias(f.name))
-    typed = source.select(values)
-    if not errors:
+    typed = staged.select(values)
+    if not plans:
         return typed, empty_data_errors().lazy()
-    names = [e.meta.output_name() for e in errors]
+
+    message_table = pl.DataFrame(
+        [
+            {"column": pl_.field.name, "code": code, "text": text}
+            for pl_ in plans
+            for code, text in pl_.messages.items()
+        ],
+        schema={"column": pl.String, "code": pl.UInt8, "text": pl.String},
+    ).lazy()
+    cells = [
+        pl.struct(value=raw_string(pl_.field, dtypes[pl_.field.name]), code=pl.col(pl_.code_col)).alias(pl_.field.name)
+        for pl_ in plans
+    ]
     cell_errors = (
-        source.select(pl.col(ROW), *errors)
-        .filter(pl.any_horizontal([pl.col(n).struct.field("message").is_not_null() for n in names]))
+        staged.filter(pl.any_horizontal([pl.col(pl_.code_col) != 0 for pl_ in plans]))
+        .select(pl.col(ROW), *cells)
         .unpivot(index=ROW, variable_name="column", value_name="cell")
-        .filter(pl.col("cell").struct.field("message").is_not_null())
+        .select(
+            pl.col(ROW),
+            pl.col("column"),
+            pl.col("cell").struct.field("value").alias("value"),
+            pl.col("cell").struct.field("code").alias("code"),
+        )
+        .filter(pl.col("code") != 0)
+        .join(message_table, on=["column", "code"], how="left")
         .select(
             pl.lit(raw.file).alias("file"),
             pl.col(ROW).alias("row"),
             pl.col("column"),
-            pl.col("cell").struct.field("value").alias("value"),
-            pl.col("cell").struct.field("message").alias("message"),
+            pl.col("value"),
+            pl.when(pl.col("code") == REQUIRED)
+            .then(pl.col("text"))
+            .otherwise(pl.lit("'") + pl.col("value") + pl.lit("' ") + pl.col("text"))
+            .alias("message"),
         )
     )
     return typed, cell_errors

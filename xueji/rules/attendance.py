@@ -13,13 +13,21 @@ from __future__ import annotations
 import polars as pl
 
 from xueji.ids import mask_id
-from xueji.rules.attendance_window import linked_window, person_masks, school_windows, unlinked_window
+from xueji.rules.attendance_window import (
+    linked_window,
+    person_masks,
+    school_windows,
+    unlinked_window,
+)
 from xueji.rules.base import AuditContext, Rule, evidence, findings
 from xueji.rules.frames import records
 from xueji.rules.identity_checks import record_findings, record_label
 
 _MGMT = "《中小学生学籍管理办法》"
-_DROPOUT_BASIS = "《义务教育法》第五条、第十三条; 教育部办公厅《关于进一步加强控辍保学工作健全义务教育有保障长效机制的通知》"
+_DROPOUT_BASIS = (
+    "《中华人民共和国义务教育法》第十三条（防止适龄儿童、少年辍学）; "
+    "《国务院办公厅关于进一步加强控辍保学提高义务教育巩固水平的通知》（国办发〔2017〕72号）"
+)
 
 STATUS_TEXT = {
     "enrolled": "在籍",
@@ -133,7 +141,7 @@ GHOST_RECORD = Rule(
     code="GHOST_RECORD",
     title="空挂学籍",
     severity="critical",
-    basis=_MGMT + " 第五条（学籍信息真实准确）; 教育部 学籍专项治理（清理空挂学籍）",
+    basis=_MGMT + "（学籍信息真实准确、籍随人走）; 教育部 学籍管理专项治理（清理空挂学籍）",
     definition=(
         "an enrolled record at a school that has attendance (rows in its window: its last window_school_days "
         "school days up to the as-of date), with no attendance row of any status at that school linked to "
@@ -168,12 +176,16 @@ def _separation(ctx: AuditContext) -> pl.LazyFrame:
     detail = pl.concat_str(
         record_label(),
         pl.lit("的学籍在本校（"),
-        pl.col("status").replace_strict(STATUS_TEXT, default=pl.col("status"), return_dtype=pl.String),
+        pl.col("status").replace_strict(
+            STATUS_TEXT, default=pl.col("status"), return_dtype=pl.String
+        ),
         pl.lit("），但本人在"),
         pl.col("_attended_text"),
         pl.lit("就读，未在本校出勤（人籍分离）。"),
     )
-    proof = evidence(registry_row=pl.col("_row"), status=pl.col("status"), attends=pl.col("_attended"))
+    proof = evidence(
+        registry_row=pl.col("_row"), status=pl.col("status"), attends=pl.col("_attended")
+    )
     return record_findings(SEPARATION, frame, detail, proof)
 
 
@@ -181,7 +193,7 @@ SEPARATION = Rule(
     code="SEPARATION",
     title="人籍分离",
     severity="high",
-    basis=_MGMT + " 第五条（学籍随学生流动，人籍一致）",
+    basis=_MGMT + "（籍随人走、人籍一致）",
     definition=(
         "an active record at school B whose person attends another school A (linked present or late on at "
         "least attends_min_days of A's window days) and does not attend B; the finding is on the record at B"
@@ -270,7 +282,7 @@ UNREGISTERED_ATTENDEE = Rule(
     code="UNREGISTERED_ATTENDEE",
     title="无籍就读 / 借读",
     severity="high",
-    basis=_MGMT + " 第五条、第十条（学生入学后即建立学籍）",
+    basis=_MGMT + "（学生入学即为其建立学籍）",
     definition=(
         "a person who attends school A (present or late on at least attends_min_days of A's window days) and "
         "links to no registry record at all; one finding per school and name as written in attendance, with "
@@ -299,7 +311,9 @@ def _dropout(ctx: AuditContext) -> pl.LazyFrame:
     # The attendance persons behind each finding, listed for the few records flagged.
     seen_as = (
         person_masks(ctx)
-        .join(flagged.select("person_id", "school_code"), on=["person_id", "school_code"], how="semi")
+        .join(
+            flagged.select("person_id", "school_code"), on=["person_id", "school_code"], how="semi"
+        )
         .group_by("person_id", "school_code")
         .agg(pl.col("att_person").sort().alias("att_persons"))
     )
@@ -308,8 +322,16 @@ def _dropout(ctx: AuditContext) -> pl.LazyFrame:
     )
     reason = (
         pl.when(pl.col("absent_streak_max") >= streak)
-        .then(pl.concat_str(pl.lit("连续缺勤 "), pl.col("absent_streak_max").cast(pl.String), pl.lit(" 个上学日")))
-        .otherwise(pl.concat_str(pl.lit("累计缺勤 "), pl.col("absent_days").cast(pl.String), pl.lit(" 天")))
+        .then(
+            pl.concat_str(
+                pl.lit("连续缺勤 "),
+                pl.col("absent_streak_max").cast(pl.String),
+                pl.lit(" 个上学日"),
+            )
+        )
+        .otherwise(
+            pl.concat_str(pl.lit("累计缺勤 "), pl.col("absent_days").cast(pl.String), pl.lit(" 天"))
+        )
     )
     detail = pl.concat_str(
         record_label(),
@@ -355,7 +377,12 @@ DROPOUT_RISK = Rule(
     subject="record",
     needs=("schools", "registry", "attendance"),
     build=_dropout,
-    thresholds=("window_school_days", "dropout_streak_days", "dropout_total_days", "dropout_max_grade"),
+    thresholds=(
+        "window_school_days",
+        "dropout_streak_days",
+        "dropout_total_days",
+        "dropout_max_grade",
+    ),
 )
 
 
@@ -368,9 +395,15 @@ def _status_conflict(ctx: AuditContext) -> pl.LazyFrame:
     # The latest record of each person whose every record is known to be inactive (a
     # record whose status is unreadable might be active). Inactive records are few, so
     # the candidates are found before anything is joined to attendance.
-    live = recs.filter(pl.col("is_active") | pl.col("status").is_null()).select("person_id").unique()
+    live = (
+        recs.filter(pl.col("is_active") | pl.col("status").is_null()).select("person_id").unique()
+    )
     latest_inactive = (
-        recs.filter(pl.col("status").is_not_null() & ~pl.col("is_active") & pl.col("person_id").is_not_null())
+        recs.filter(
+            pl.col("status").is_not_null()
+            & ~pl.col("is_active")
+            & pl.col("person_id").is_not_null()
+        )
         .join(live, on="person_id", how="anti")
         .sort("person_id", pl.coalesce("status_date", "enrol_date"), "_row", nulls_last=False)
         .group_by("person_id", maintain_order=True)
@@ -388,7 +421,9 @@ def _status_conflict(ctx: AuditContext) -> pl.LazyFrame:
             (pl.col("status") == "suspended").fill_null(False).alias("_suspended"),
         )
         .with_columns(
-            (pl.col("_latest_inactive").fill_null(False) & pl.col("_attends")).alias("_inactive_attends"),
+            (pl.col("_latest_inactive").fill_null(False) & pl.col("_attends")).alias(
+                "_inactive_attends"
+            ),
             (pl.col("_suspended") & pl.col("_attends")).alias("_suspended_attends"),
             (
                 pl.col("_suspended")
@@ -396,16 +431,29 @@ def _status_conflict(ctx: AuditContext) -> pl.LazyFrame:
                 & ((pl.lit(ctx.as_of) - pl.col("status_date")).dt.total_days() > max_days)
             ).alias("_suspended_long"),
         )
-        .filter(pl.col("_inactive_attends") | pl.col("_suspended_attends") | pl.col("_suspended_long"))
-        .with_columns((pl.lit(ctx.as_of) - pl.col("status_date")).dt.total_days().alias("_suspended_days"))
+        .filter(
+            pl.col("_inactive_attends") | pl.col("_suspended_attends") | pl.col("_suspended_long")
+        )
+        .with_columns(
+            (pl.lit(ctx.as_of) - pl.col("status_date")).dt.total_days().alias("_suspended_days")
+        )
     )
-    status_text = pl.col("status").replace_strict(STATUS_TEXT, default=pl.col("status"), return_dtype=pl.String)
+    status_text = pl.col("status").replace_strict(
+        STATUS_TEXT, default=pl.col("status"), return_dtype=pl.String
+    )
     attends_text = pl.concat_str(pl.lit("本人正在"), pl.col("_attended_text"), pl.lit("就读"))
     reasons = pl.concat_list(
         pl.when(pl.col("_inactive_attends")).then(
-            pl.concat_str(pl.lit("学籍状态为"), status_text, pl.lit("且本人没有在籍或休学的学籍，"), attends_text)
+            pl.concat_str(
+                pl.lit("学籍状态为"),
+                status_text,
+                pl.lit("且本人没有在籍或休学的学籍，"),
+                attends_text,
+            )
         ),
-        pl.when(pl.col("_suspended_attends")).then(pl.concat_str(pl.lit("学籍为休学，"), attends_text)),
+        pl.when(pl.col("_suspended_attends")).then(
+            pl.concat_str(pl.lit("学籍为休学，"), attends_text)
+        ),
         pl.when(pl.col("_suspended_long")).then(
             pl.concat_str(
                 pl.lit("自 "),
@@ -416,7 +464,9 @@ def _status_conflict(ctx: AuditContext) -> pl.LazyFrame:
             )
         ),
     ).list.drop_nulls()
-    detail = pl.concat_str(record_label(), pl.lit("："), reasons.list.join("；"), pl.lit("（学籍状态冲突）。"))
+    detail = pl.concat_str(
+        record_label(), pl.lit("："), reasons.list.join("；"), pl.lit("（学籍状态冲突）。")
+    )
     proof = evidence(
         registry_row=pl.col("_row"),
         status=pl.col("status"),
@@ -437,7 +487,7 @@ STATUS_CONFLICT = Rule(
     code="STATUS_CONFLICT",
     title="学籍状态冲突",
     severity="medium",
-    basis=_MGMT + " 第十六条至第十八条（休学、复学、辍学等学籍变动的办理）",
+    basis=_MGMT + "（休学、复学等学籍变动应及时办理）",
     definition=(
         "a person who attends a school while all their records are inactive (the finding is on the latest "
         "of them, by status_date, else enrol_date); a suspended record whose person attends a school; a "

@@ -50,8 +50,13 @@ def window_days_setting(ctx: AuditContext) -> int:
     return n
 
 
-def _once(ctx: AuditContext, key: str, plan: Callable[[AuditContext], pl.LazyFrame]) -> pl.LazyFrame:
-    # Computed at most once per audit (streaming engine), then a cheap frame to plan on.
+def materialised(
+    ctx: AuditContext, key: str, plan: Callable[[AuditContext], pl.LazyFrame]
+) -> pl.LazyFrame:
+    """``plan(ctx)`` computed at most once per audit on the streaming engine, returned as
+    a lazy frame over the result: for a derived frame several rules share, so it is
+    neither recomputed per rule nor left to common-subplan elimination."""
+
     def build(c: AuditContext) -> pl.LazyFrame:
         return plan(c).collect(engine="streaming").lazy()
 
@@ -87,7 +92,7 @@ def _window_days(ctx: AuditContext) -> pl.LazyFrame:
 def window_days(ctx: AuditContext) -> pl.LazyFrame:
     """Each school's window days: ``school_code``, ``date``, ``day_bit`` (0 = the latest
     school day up to the as-of date, 1 the one before, ...) and ``bit`` = 2**day_bit."""
-    return _once(ctx, "attendance.window_days", _window_days)
+    return materialised(ctx, "attendance.window_days", _window_days)
 
 
 def _school_windows(ctx: AuditContext) -> pl.LazyFrame:
@@ -105,7 +110,7 @@ def _school_windows(ctx: AuditContext) -> pl.LazyFrame:
 def school_windows(ctx: AuditContext) -> pl.LazyFrame:
     """One row per school that *has attendance*: ``school_code``, ``window_days`` (fewer
     than the setting when the school has fewer school days), ``window_start``, ``window_end``."""
-    return _once(ctx, "attendance.school_windows", _school_windows)
+    return materialised(ctx, "attendance.school_windows", _school_windows)
 
 
 def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
@@ -115,7 +120,11 @@ def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
         _rows(ctx)
         .filter(pl.col("att_person").is_not_null())
         # The inner join keeps only rows on a window day of their own school.
-        .join(window_days(ctx).select("school_code", "date", "bit"), on=["school_code", "date"], how="inner")
+        .join(
+            window_days(ctx).select("school_code", "date", "bit"),
+            on=["school_code", "date"],
+            how="inner",
+        )
         .with_columns(
             # A row whose status is unreadable (null) still is a row of that day, but it
             # is neither present nor absent: unknown never counts towards a finding.
@@ -129,7 +138,9 @@ def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
             pl.col("_absent").bitwise_or().alias("absent_mask"),
         )
     )
-    persons = ctx.identity.attendance_persons.lazy().select("att_person", "school_code", "person_id")
+    persons = ctx.identity.attendance_persons.lazy().select(
+        "att_person", "school_code", "person_id"
+    )
     return masks.join(persons, on="att_person", how="inner")
 
 
@@ -137,7 +148,7 @@ def person_masks(ctx: AuditContext) -> pl.LazyFrame:
     """Per attendance person with rows in its school's window: ``att_person``,
     ``rows_mask``, ``present_mask``, ``absent_mask`` (UInt64, bit ``day_bit``), its
     ``school_code`` and the registry ``person_id`` it links to (null when unlinked)."""
-    return _once(ctx, "attendance.person_masks", _person_masks)
+    return materialised(ctx, "attendance.person_masks", _person_masks)
 
 
 def mask_stats(frame: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
@@ -205,7 +216,7 @@ def unlinked_window(ctx: AuditContext) -> pl.LazyFrame:
     """One row per attendance person linked to no registry person, with rows in its
     school's window: ``att_person``, school_code, grade, class_name, name, id_number,
     local_id, its masks and the figures of ``mask_stats``."""
-    return _once(ctx, "attendance.unlinked_window", _unlinked_window)
+    return materialised(ctx, "attendance.unlinked_window", _unlinked_window)
 
 
 def _linked_window(ctx: AuditContext) -> pl.LazyFrame:
@@ -238,4 +249,4 @@ def linked_window(ctx: AuditContext) -> pl.LazyFrame:
     school's window: the combined masks and figures of ``mask_stats``, the first of its
     attendance persons (``att_person``, ``att_person_count`` of them) and how the school
     writes the person (``att_grade``, ``att_class_name``, ``att_name``, ``att_method``)."""
-    return _once(ctx, "attendance.linked_window", _linked_window)
+    return materialised(ctx, "attendance.linked_window", _linked_window)

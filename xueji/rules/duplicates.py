@@ -63,7 +63,9 @@ def _duplicate(ctx: AuditContext) -> pl.LazyFrame:
     others = (
         members.select("_row", "dup_group_id")
         .join(
-            members.select(pl.col("_row").alias("_other_row"), "dup_group_id", where.alias("_where")),
+            members.select(
+                pl.col("_row").alias("_other_row"), "dup_group_id", where.alias("_where")
+            ),
             on="dup_group_id",
             how="inner",
         )
@@ -72,7 +74,9 @@ def _duplicate(ctx: AuditContext) -> pl.LazyFrame:
         .group_by("_row", maintain_order=True)
         .agg(pl.len().alias("_others"), pl.col("_where").str.join("、").alias("_others_text"))
     )
-    frame = members.join(group_records, on="dup_group_id", how="inner").join(others, on="_row", how="inner")
+    frame = members.join(group_records, on="dup_group_id", how="inner").join(
+        others, on="_row", how="inner"
+    )
     proof = evidence(
         registry_row=pl.col("_row"),
         group_id=pl.col("dup_group_id"),
@@ -109,11 +113,12 @@ def _duplicate(ctx: AuditContext) -> pl.LazyFrame:
         group_id="dup_group_id",
     )
 
+
 DUPLICATE_RECORD = Rule(
     code="DUPLICATE_RECORD",
     title="重复学籍 (一人多籍)",
     severity="high",
-    basis=_MGMT + " 第六条（学籍号一人一号、终身不变，不得重复建立学籍）",
+    basis=_MGMT + "（学籍号一人一号、终身不变，不得重复建立学籍）",
     definition=(
         "two or more active records of one person: the same id_number; or the same name (up to script and "
         "spacing) or a homophone, same gender, same birth date or the same with day and month swapped, where "
@@ -138,12 +143,16 @@ def _same_name(pair: pl.Series) -> pl.Series:
 
 
 def _person_mismatch(ctx: AuditContext) -> pl.LazyFrame:
-    residence = ctx.tables["residence"].filter(pl.col("id_number").is_not_null()).select(
-        pl.col("_row").alias("res_row"),
-        "id_number",
-        pl.col("name").alias("res_name"),
-        pl.col("gender").alias("res_gender"),
-        pl.col("birth_date").alias("res_birth_date"),
+    residence = (
+        ctx.tables["residence"]
+        .filter(pl.col("id_number").is_not_null())
+        .select(
+            pl.col("_row").alias("res_row"),
+            "id_number",
+            pl.col("name").alias("res_name"),
+            pl.col("gender").alias("res_gender"),
+            pl.col("birth_date").alias("res_birth_date"),
+        )
     )
     pairs = (
         records(ctx)
@@ -152,20 +161,34 @@ def _person_mismatch(ctx: AuditContext) -> pl.LazyFrame:
     )
     written_apart = (pl.col("name") != pl.col("res_name")).fill_null(False)
     both_known = pl.col("name").is_not_null() & pl.col("res_name").is_not_null()
-    compared = pl.concat(
-        [
-            pairs.filter(~written_apart).with_columns(pl.when(both_known).then(True).alias("_same_name")),
-            pairs.filter(written_apart).with_columns(
-                pl.struct("name", "res_name").map_batches(_same_name, return_dtype=pl.Boolean).alias("_same_name")
-            ),
-        ],
-        how="vertical",
-    ).with_columns(
-        # An unknown value on either side is not a difference.
-        (~pl.col("_same_name")).fill_null(False).alias("_name_differs"),
-        (pl.col("gender") != pl.col("res_gender")).fill_null(False).alias("_gender_differs"),
-        (pl.col("birth_date") != pl.col("res_birth_date")).fill_null(False).alias("_birth_differs"),
-    ).with_columns((pl.col("_name_differs") | pl.col("_gender_differs") | pl.col("_birth_differs")).alias("_differs"))
+    compared = (
+        pl.concat(
+            [
+                pairs.filter(~written_apart).with_columns(
+                    pl.when(both_known).then(True).alias("_same_name")
+                ),
+                pairs.filter(written_apart).with_columns(
+                    pl.struct("name", "res_name")
+                    .map_batches(_same_name, return_dtype=pl.Boolean)
+                    .alias("_same_name")
+                ),
+            ],
+            how="vertical",
+        )
+        .with_columns(
+            # An unknown value on either side is not a difference.
+            (~pl.col("_same_name")).fill_null(False).alias("_name_differs"),
+            (pl.col("gender") != pl.col("res_gender")).fill_null(False).alias("_gender_differs"),
+            (pl.col("birth_date") != pl.col("res_birth_date"))
+            .fill_null(False)
+            .alias("_birth_differs"),
+        )
+        .with_columns(
+            (pl.col("_name_differs") | pl.col("_gender_differs") | pl.col("_birth_differs")).alias(
+                "_differs"
+            )
+        )
+    )
     # A record agreeing with any residence row of its ID number is that person.
     agreeing = compared.filter(~pl.col("_differs")).select("_row").unique()
     frame = (
@@ -201,8 +224,14 @@ def _person_mismatch(ctx: AuditContext) -> pl.LazyFrame:
             pl.when(pl.col("_gender_differs")).then(pl.lit("gender")),
             pl.when(pl.col("_birth_differs")).then(pl.lit("birth_date")),
         ).list.drop_nulls(),
-        registry=pl.struct(name=pl.col("name"), gender=pl.col("gender"), birth_date=_date_text("birth_date")),
-        residence=pl.struct(name=pl.col("res_name"), gender=pl.col("res_gender"), birth_date=_date_text("res_birth_date")),
+        registry=pl.struct(
+            name=pl.col("name"), gender=pl.col("gender"), birth_date=_date_text("birth_date")
+        ),
+        residence=pl.struct(
+            name=pl.col("res_name"),
+            gender=pl.col("res_gender"),
+            birth_date=_date_text("res_birth_date"),
+        ),
     )
     return record_findings(PERSON_MISMATCH, frame, detail, proof)
 
@@ -211,7 +240,7 @@ PERSON_MISMATCH = Rule(
     code="PERSON_MISMATCH",
     title="人籍不一致",
     severity="critical",
-    basis=_MGMT + " 第五条（学籍信息真实、准确）; 公安户籍人口信息比对",
+    basis=_MGMT + "（学籍信息真实、准确）; 与公安户籍人口信息比对核查",
     definition=(
         "an active record whose id_number is in residence data, where that person's name is neither the "
         "record's name (up to script and spacing) nor a homophone of it, or whose gender or birth date differs; "

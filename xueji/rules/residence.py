@@ -14,11 +14,11 @@ import polars as pl
 
 from xueji.calendar import age_cutoff_day, full_years, school_year_start
 from xueji.ids import mask_id
+from xueji.rules.attendance_window import materialised
 from xueji.rules.base import AuditContext, Rule, evidence, findings
 from xueji.rules.frames import records
 from xueji.rules.identity_checks import record_findings, record_label
 
-_MGMT = "《中小学生学籍管理办法》"
 _LAW = "《中华人民共和国义务教育法》"
 
 STATUS_TEXT = {
@@ -41,6 +41,10 @@ PERSON_RESIDENCE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+# Residence row numbers are below this (2**40 rows); it packs "how linked" above them.
+_ROW_SPAN = 1 << 40
+
+
 def _date_text(col: str) -> pl.Expr:
     return pl.col(col).dt.to_string("%Y-%m-%d")
 
@@ -48,14 +52,25 @@ def _date_text(col: str) -> pl.Expr:
 def _person_residence(ctx: AuditContext) -> pl.LazyFrame:
     if not ctx.has("residence"):
         return pl.LazyFrame(schema=PERSON_RESIDENCE_SCHEMA)
-    links = ctx.identity.residence_links.lazy().filter(pl.col("person_id").is_not_null()).select("_row", "person_id", "method")
-    rows = ctx.tables["residence"].select("_row", "residence_area_code", "hukou_area_code", "residence_permit")
-    # One residence row per person: an ID-number link before a name link, then file order.
+    links = (
+        ctx.identity.residence_links.lazy()
+        .filter(pl.col("person_id").is_not_null())
+        .select("_row", "person_id", "method")
+    )
+    rows = ctx.tables["residence"].select(
+        "_row", "residence_area_code", "hukou_area_code", "residence_permit"
+    )
+    # One residence row per person: an ID-number link before a name link, then file
+    # order — as one integer key, so the choice is a plain min per person.
+    rank = (pl.col("method") != "exact_id").cast(pl.Int64) * _ROW_SPAN + pl.col("_row")
+    chosen = (
+        links.group_by("person_id")
+        .agg(rank.min().alias("_k"))
+        .select("person_id", (pl.col("_k") % _ROW_SPAN).alias("_row"))
+    )
     return (
-        links.join(rows, on="_row", how="inner")
-        .sort(pl.col("method") != "exact_id", "_row")
-        .group_by("person_id", maintain_order=True)
-        .agg(pl.all().first())
+        chosen.join(links.select("_row", "method"), on="_row", how="inner")
+        .join(rows, on="_row", how="inner")
         .select(
             "person_id",
             pl.col("_row").alias("res_row"),
@@ -71,8 +86,7 @@ def person_residence(ctx: AuditContext) -> pl.LazyFrame:
     """Registry persons found in residence data, one row each: ``person_id``, the residence
     row (``res_row``, ``res_method`` of the link) and its ``res_residence_area_code``,
     ``res_hukou_area_code`` and ``res_permit``. Empty when residence data is absent."""
-    result: pl.LazyFrame = ctx.shared("residence.person_residence", _person_residence)
-    return result
+    return materialised(ctx, "residence.person_residence", _person_residence)
 
 
 def _entrants(ctx: AuditContext) -> pl.LazyFrame:
@@ -96,7 +110,9 @@ def _out_of_school(ctx: AuditContext) -> pl.LazyFrame:
     recs = records(ctx)
     # A person with an active record is in school; a record whose status is unreadable
     # might be active, so its person is not reported either.
-    in_school = recs.filter(pl.col("is_active") | pl.col("status").is_null()).select("person_id").unique()
+    in_school = (
+        recs.filter(pl.col("is_active") | pl.col("status").is_null()).select("person_id").unique()
+    )
     links = ctx.identity.residence_links.lazy().select("_row", "person_id", "method")
     out_of_school = (
         ctx.tables["residence"]
@@ -175,7 +191,7 @@ OUT_OF_SCHOOL_CHILD = Rule(
     code="OUT_OF_SCHOOL_CHILD",
     title="适龄未入学",
     severity="high",
-    basis=_LAW + " 第五条、第十一条（适龄儿童、少年依法入学）; 教育部 控辍保学 工作要求",
+    basis=_LAW + "第十一条（年满六周岁的儿童应当入学）、第十三条（组织和督促适龄儿童、少年入学）",
     definition=(
         "a person in residence data aged compulsory_age_min to compulsory_age_max full years on the age "
         "cut-off day of the current school year, with no active registry record (a record whose status is "
@@ -214,7 +230,10 @@ def _catchment(ctx: AuditContext) -> pl.LazyFrame:
         _entrants(ctx)
         .filter((pl.col("ownership") == "public") & pl.col("grade").is_in([1, 7]))
         .with_columns(
-            pl.when(pl.col("_in_residence_data")).then(from_data).otherwise(pl.col("residence_area_code")).alias("_lives"),
+            pl.when(pl.col("_in_residence_data"))
+            .then(from_data)
+            .otherwise(pl.col("residence_area_code"))
+            .alias("_lives"),
             pl.when(~pl.col("_in_residence_data"))
             .then(pl.lit("registry.residence_area_code"))
             .when(pl.col("res_residence_area_code").is_not_null())
@@ -272,7 +291,7 @@ CATCHMENT = Rule(
     code="CATCHMENT",
     title="违规跨片区招生",
     severity="medium",
-    basis=_LAW + " 第十二条（就近入学）; 教育部《关于做好义务教育招生入学工作的通知》（公办学校划片招生）",
+    basis=_LAW + "第十二条（就近入学）; 教育部 年度普通中小学招生入学工作通知（公办学校划片招生）",
     definition=(
         "an enrolled record at a public school in grade 1 or 7 that entered this school year, whose person's "
         "residence (residence data's residence code, else its hukou code; for a person not in residence data, "
@@ -302,7 +321,10 @@ def _cross_city(ctx: AuditContext) -> pl.LazyFrame:
             .alias("_hukou_source"),
             # Residence data lists everyone holding a permit in the area: a person not in it
             # holds none. An unreadable permit cell (null) is unknown.
-            pl.when(pl.col("_in_residence_data")).then(pl.col("res_permit")).otherwise(pl.lit(False)).alias("_permit"),
+            pl.when(pl.col("_in_residence_data"))
+            .then(pl.col("res_permit"))
+            .otherwise(pl.lit(False))
+            .alias("_permit"),
         )
         .filter(
             pl.col("_hukou").is_not_null()
@@ -336,7 +358,8 @@ CROSS_CITY = Rule(
     code="CROSS_CITY",
     title="违规跨市州招生",
     severity="medium",
-    basis=_MGMT + "; 教育部《关于做好义务教育招生入学工作的通知》（随迁子女凭居住证入学）",
+    basis=_LAW
+    + "第十二条（在户籍所在地就近入学；随迁子女在居住地入学）; 《居住证暂行条例》（持证人享有义务教育权利）",
     definition=(
         "an enrolled record that entered this school year, not a migrant child, whose hukou code (residence "
         "data first, else the record) has a first 4 digits other than those of the school's county_code, and "
