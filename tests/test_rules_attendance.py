@@ -57,7 +57,7 @@ def attend(
     return rows
 
 
-def stranger(name: str, **fields: object) -> dict[str, Any]:
+def stranger(name: str | None, **fields: object) -> dict[str, Any]:
     """Someone with no registry record, as attendance sees them."""
     return {"name": name, **fields}
 
@@ -145,6 +145,12 @@ GHOST_CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]], list[di
         [ZHANG, OTHER],
         attend(OTHER) + attend(ZHANG | {"school_code": B}, by_id=True),
         [ZHANG],
+    ),
+    (
+        "only rows whose date could not be read (unknown, not absent)",
+        [ZHANG, OTHER],
+        attend(OTHER) + [r | {"date": None} for r in attend(ZHANG, "PPP")],
+        [],
     ),
     (
         "rows after the as-of date do not count",
@@ -318,6 +324,12 @@ SEPARATION_CASES: list[
         [WANG_AT_B | {"student_no": "L430104201703010003"}],
     ),
     (
+        "record's school unknown",
+        [WANG_AT_B | {"school_code": None}],
+        attend(WANG_AT_B | {"school_code": A}, by_id=True),
+        [],
+    ),
+    (
         "attendance before the window",
         [WANG_AT_B],
         attend(WANG_AT_B | {"school_code": A}, "P" * 10 + "." * 20, by_id=True),
@@ -399,6 +411,7 @@ UNREGISTERED_CASES: list[tuple[str, list[dict[str, Any]], list[tuple[Any, ...]]]
         [],
     ),
     ("a typo of a registered name in the class", attend(ZHANG | {"name": "张玮"}), []),
+    ("a name that could not be read, no ID", attend(stranger(None)), []),
 ]
 
 
@@ -708,7 +721,10 @@ def test_the_longest_window_uses_every_bit() -> None:
     out = _run("DROPOUT_RISK", [ZHANG], rows, window_school_days=64)
     assert json.loads(out["evidence"][0])["absent_streak_max"] == 5
     assert json.loads(out["evidence"][0])["window_school_days"] == 64
-    assert _run("DROPOUT_RISK", [ZHANG], rows, window_school_days=64, dropout_streak_days=6).height == 0
+    assert (
+        _run("DROPOUT_RISK", [ZHANG], rows, window_school_days=64, dropout_streak_days=6).height
+        == 0
+    )
 
 
 def test_attendance_is_read_once_for_all_rules() -> None:
@@ -731,9 +747,17 @@ def test_attendance_is_read_once_for_all_rules() -> None:
         seen.append(batch.len())
         return batch
 
-    ident.attendance = ident.attendance.with_columns(pl.col("att_person").map_batches(count, return_dtype=pl.Int64))
+    ident.attendance = ident.attendance.with_columns(
+        pl.col("att_person").map_batches(count, return_dtype=pl.Int64)
+    )
     ctx = build_context(tables, AS_OF, cfg, ident)
-    codes = ["GHOST_RECORD", "SEPARATION", "UNREGISTERED_ATTENDEE", "DROPOUT_RISK", "STATUS_CONFLICT"]
+    codes = [
+        "GHOST_RECORD",
+        "SEPARATION",
+        "UNREGISTERED_ATTENDEE",
+        "DROPOUT_RISK",
+        "STATUS_CONFLICT",
+    ]
     found, errors, _ = evaluate_rules(ctx, [rule_by_code(c) for c in codes])
     assert errors == {}
     assert sorted(found["rule"]) == sorted(codes)  # one finding of each rule

@@ -145,7 +145,8 @@ GHOST_RECORD = Rule(
     definition=(
         "an enrolled record at a school that has attendance (rows in its window: its last window_school_days "
         "school days up to the as-of date), with no attendance row of any status at that school linked to "
-        "the record's person in the window"
+        "the record's person in the window (a linked row whose date is unreadable might be in the window: "
+        "such a record is not reported)"
     ),
     subject="record",
     needs=("schools", "registry", "attendance"),

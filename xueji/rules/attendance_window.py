@@ -65,10 +65,11 @@ def materialised(
 
 
 def _rows(ctx: AuditContext) -> pl.LazyFrame:
+    # Rows up to the as-of date, and rows whose date is unreadable (kept: they are
+    # somebody's rows, perhaps in the window — unknown, never evidence of absence).
     return ctx.identity.attendance.select("school_code", "date", "status", "att_person").filter(
         pl.col("school_code").is_not_null()
-        & pl.col("date").is_not_null()
-        & (pl.col("date") <= ctx.as_of)
+        & (pl.col("date").is_null() | (pl.col("date") <= ctx.as_of))
     )
 
 
@@ -76,6 +77,7 @@ def _window_days(ctx: AuditContext) -> pl.LazyFrame:
     n = window_days_setting(ctx)
     return (
         _rows(ctx)
+        .filter(pl.col("date").is_not_null())
         .group_by("school_code", "date")
         .agg()
         # Dates are distinct within a school, so rank 1 is its latest school day.
@@ -114,17 +116,18 @@ def school_windows(ctx: AuditContext) -> pl.LazyFrame:
 
 
 def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
-    bit = pl.col("bit")
+    bit = pl.col("bit").fill_null(0)
     zero = pl.lit(0, pl.UInt64)
     masks = (
         _rows(ctx)
         .filter(pl.col("att_person").is_not_null())
-        # The inner join keeps only rows on a window day of their own school.
         .join(
             window_days(ctx).select("school_code", "date", "bit"),
             on=["school_code", "date"],
-            how="inner",
+            how="left",
         )
+        # Rows on a window day of their own school, and undated rows (counted apart).
+        .filter(pl.col("bit").is_not_null() | pl.col("date").is_null())
         .with_columns(
             # A row whose status is unreadable (null) still is a row of that day, but it
             # is neither present nor absent: unknown never counts towards a finding.
@@ -136,6 +139,7 @@ def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
             bit.bitwise_or().alias("rows_mask"),
             pl.col("_present").bitwise_or().alias("present_mask"),
             pl.col("_absent").bitwise_or().alias("absent_mask"),
+            pl.col("date").is_null().sum().cast(pl.Int64).alias("undated_rows"),
         )
     )
     persons = ctx.identity.attendance_persons.lazy().select(
@@ -145,9 +149,10 @@ def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
 
 
 def person_masks(ctx: AuditContext) -> pl.LazyFrame:
-    """Per attendance person with rows in its school's window: ``att_person``,
-    ``rows_mask``, ``present_mask``, ``absent_mask`` (UInt64, bit ``day_bit``), its
-    ``school_code`` and the registry ``person_id`` it links to (null when unlinked)."""
+    """Per attendance person with rows in its school's window (or rows whose date is
+    unreadable): ``att_person``, ``rows_mask``, ``present_mask``, ``absent_mask`` (UInt64,
+    bit ``day_bit``), ``undated_rows``, its ``school_code`` and the registry ``person_id``
+    it links to (null when unlinked)."""
     return materialised(ctx, "attendance.person_masks", _person_masks)
 
 
@@ -230,6 +235,7 @@ def _linked_window(ctx: AuditContext) -> pl.LazyFrame:
         .group_by("person_id", "school_code")
         .agg(
             *(pl.col(m).bitwise_or() for m in _MASKS),
+            pl.col("undated_rows").sum(),
             pl.col("att_person").min().alias("att_person"),
             pl.len().cast(pl.Int64).alias("att_person_count"),
         )
@@ -246,7 +252,8 @@ def _linked_window(ctx: AuditContext) -> pl.LazyFrame:
 
 def linked_window(ctx: AuditContext) -> pl.LazyFrame:
     """One row per (registry ``person_id``, ``school_code``) with linked rows in that
-    school's window: the combined masks and figures of ``mask_stats``, the first of its
+    school's window (or linked rows whose date is unreadable, ``undated_rows``): the
+    combined masks and figures of ``mask_stats``, the first of its
     attendance persons (``att_person``, ``att_person_count`` of them) and how the school
     writes the person (``att_grade``, ``att_class_name``, ``att_name``, ``att_method``)."""
     return materialised(ctx, "attendance.linked_window", _linked_window)
