@@ -118,3 +118,13 @@ def test_config_show_rejects_unknown_keys_with_a_hint(tmp_path: Path) -> None:
     # The audit refuses the same profile before reading any data.
     audit = run_cli("audit", tmp_path, "--config", profile, "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert audit.exit_code == 2 and "did you mean class_large?" in audit.stderr
+
+
+def test_config_refuses_a_window_the_attendance_masks_cannot_hold(tmp_path: Path) -> None:
+    profile = tmp_path / "wide.toml"
+    profile.write_text("[thresholds]\nwindow_school_days = 65\n", encoding="utf-8")
+    result = run_cli("config", "show", "--config", profile)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"Error: {profile}: window_school_days = 65 is more than the largest allowed, 64"
+    profile.write_text("[thresholds]\nwindow_school_days = 64\n", encoding="utf-8")
+    assert run_cli("config", "show", "--config", profile).exit_code == 0

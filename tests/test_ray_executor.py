@@ -8,6 +8,7 @@ what is checked is that nothing is lost or changed on the way. Skipped when the
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,9 @@ from xueji.identity.link import registry_features
 from xueji.identity.spec import dedupe_spec
 from xueji.io import load_inputs
 
+# Ray reads this when it is imported: under `uv run pytest` it would otherwise start every
+# worker through `uv run` in a copy of the repository (what RayExecutor.start also avoids).
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'xueji[ray]')")
 pytestmark = pytest.mark.slow
 

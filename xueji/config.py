@@ -34,6 +34,7 @@ class Threshold:
     default: Any
     help: str
     basis: str
+    maximum: float | None = None
 
 
 _MGMT = "《中小学生学籍管理办法》(2025)"
@@ -47,7 +48,8 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("compulsory_age_max", 15, "oldest compulsory-education age in full years", "《义务教育法》; 控辍保学"),
     Threshold("entry_age_min", 6, "youngest age for grade 1 on the cut-off day", "《义务教育法》第十一条"),
     # Attendance
-    Threshold("window_school_days", 20, "school days in the attendance window, ending at the as-of date", _CONTRACT),
+    # At most 64: the attendance rules hold a person's window as 64-bit day masks.
+    Threshold("window_school_days", 20, "school days in the attendance window, ending at the as-of date (1–64)", _CONTRACT, maximum=64),
     Threshold("attends_min_days", 5, "present/late days in the window that make a person attend a school", _CONTRACT),
     Threshold("dropout_streak_days", 5, "consecutive unexcused absent school days that flag dropout risk", "控辍保学 工作要求 (a school week)"),
     Threshold("dropout_total_days", 8, "unexcused absent days in the window that flag dropout risk", "控辍保学 工作要求"),
@@ -109,6 +111,9 @@ def _check_value(name: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {name} = {value!r} must be a whole number")
     if value < 0:
         raise ConfigError(f"{where}: {name} = {value!r} must not be negative")
+    maximum = _BY_NAME[name].maximum
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{where}: {name} = {value!r} is more than the largest allowed, {maximum:g}")
     return value
 
 
