@@ -138,14 +138,18 @@ def worker_audit(data: Path, out: Path, engine: str, ray_workers: int) -> dict[s
 
 
 def _use_executor(executor: Any) -> None:
-    """Route the runner's rule evaluation through the Ray executor.
+    """Route the runner's rule evaluation and the registry deduplication through the Ray
+    executor.
 
     Until ``xueji audit --engine ray`` is wired into the runner, the benchmark swaps the
-    runner's ``evaluate_rules`` for the executor's (the same signature and result).
+    runner's ``evaluate_rules`` and identity's ``dedupe_registry`` for the executor's
+    (the same signatures and results).
     """
     import xueji.audit.runner as runner
+    import xueji.identity.resolve as resolve
 
     runner.evaluate_rules = executor.evaluate_rules
+    resolve.dedupe_registry = executor.dedupe
 
 
 def worker_breakdown(data: Path) -> dict[str, Any]:
