@@ -63,6 +63,8 @@ class AuditOptions:
     rules: list[str] | None = None
     county: str | None = None
     runs_root: Path = Path("runs")
+    engine: str = "local"  # "local" or "ray": where the rule plans run
+    ray_address: str | None = None
 
 
 @dataclass
@@ -247,7 +249,15 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
                 logger.info("rule {}: {}", st.code, st.note)
         snapshot_plan = inputs.tables["registry"].select("student_no", "school_code", "status")
         cov = summary.coverage_plans(ctx)
-        found, errors, extra = evaluate_rules(ctx, rules, [snapshot_plan, *cov])
+        if options.engine == "ray":
+            # Same context, same rules: the executor cuts them per county and returns
+            # exactly what evaluate_rules returns (tests/test_ray_executor.py).
+            from xueji.distributed import RayExecutor, RayOptions
+
+            with RayExecutor(options=RayOptions(address=options.ray_address)) as executor:
+                found, errors, extra = executor.evaluate_rules(ctx, rules, [snapshot_plan, *cov])
+        else:
+            found, errors, extra = evaluate_rules(ctx, rules, [snapshot_plan, *cov])
         snapshot = extra[0]
         statuses = [replace(st, error=errors.get(st.code)) for st in statuses]
         if options.county:

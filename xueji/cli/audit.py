@@ -103,6 +103,14 @@ def print_result(result: AuditResult, console: Console) -> None:
 @click.option("--db", "db_url", help="Database URL (default: $XUEJI_DB, else sqlite:///xueji.db).")
 @click.option("--rules", "rules_text", metavar="CODE,...", help="Only these rules (see `xueji rules list`).")
 @click.option("--county", metavar="CODE", help="Only findings in this county (6-digit code); the whole city is still read.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the rules run: this process, or per-county tasks on a Ray cluster (needs the ray extra).",
+)
+@click.option("--ray-address", metavar="ADDR", help="A running Ray cluster (ray://head:10001 or auto); default: start a local one.")
 def audit(
     data_dir: Path,
     out: Path | None,
@@ -111,6 +119,8 @@ def audit(
     db_url: str | None,
     rules_text: str | None,
     county: str | None,
+    engine: str,
+    ray_address: str | None,
 ) -> None:
     """Audit the input folder DATA_DIR and write a run folder.
 
@@ -138,6 +148,8 @@ def audit(
         db_url=db_url,
         rules=parse_rule_codes(rules_text),
         county=county,
+        engine=engine,
+        ray_address=ray_address,
     )
     progress: Progress
     if sys.stderr.isatty():
