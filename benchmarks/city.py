@@ -5,7 +5,7 @@ Run from the repository root (psutil comes with the ``bench`` extra, Ray with ``
     uv sync --locked --extra dev --extra bench --inexact
     uv run python benchmarks/city.py                          # 100k, 300k, 1M; 3 runs each
     uv run python benchmarks/city.py --sizes 1000000 --runs 3 --no-breakdown
-    uv run python benchmarks/city.py --sizes 300000 --runs 1 --ray   # + the Ray executor (2 workers)
+    uv run python benchmarks/city.py --sizes 300000 --runs 1 --ray   # + `xueji audit --engine ray`
 
 Data: ``xueji sample generate --students N --days 60 --seed 1`` (≈1 school per 1,070
 students, ≈53 attendance rows per student, ≈0.97 residence rows per student), cached
@@ -23,8 +23,10 @@ Each measured run is its own process, so peak RSS is that run's own:
 Figures are medians of ``--runs`` runs; the ratio to the I/O floor is taken run by run
 (floor and audit back to back, under the same machine load). A separate **breakdown**
 run per size loads and links once, then evaluates each rule family alone, for the
-wall time of each family. ``--ray`` repeats the audit with the rules on a local Ray
-cluster (``--ray-workers``, default 2) and compares the findings with the local run.
+wall time of each family. ``--ray`` repeats the audit as ``xueji audit --engine ray``
+(a local cluster, one worker per core), compares its findings with the local run's,
+and in the breakdown run also runs the executor's tasks on a ``--ray-workers`` cluster
+to report each task's cost (per county, per hash partition) for the scaling model.
 """
 
 from __future__ import annotations
@@ -104,26 +106,15 @@ def worker_floor(data: Path) -> dict[str, Any]:
     return floor
 
 
-def worker_audit(data: Path, out: Path, engine: str, ray_workers: int) -> dict[str, Any]:
-    """One full audit as ``xueji audit`` runs it, timed per stage."""
+def worker_audit(data: Path, out: Path, engine: str) -> dict[str, Any]:
+    """One full audit as ``xueji audit [--engine ray]`` runs it, timed per stage."""
     from xueji.audit import AuditOptions, run_audit
 
     wall0, cpu0 = time.perf_counter(), cpu_seconds()
     db = f"sqlite:///{out.parent / (out.name + '.db')}"
     clock = StageClock()
-    executor = None
-    if engine == "ray":
-        from xueji.distributed import RayExecutor, RayOptions
-
-        executor = RayExecutor(options=RayOptions(workers=ray_workers))
-        executor.start()
-        _use_executor(executor)
-    try:
-        result = run_audit(AuditOptions(data_dir=data, out=out, as_of=AS_OF, db_url=db), clock)
-    finally:
-        if executor is not None:
-            executor.close()
-    doc: dict[str, Any] = {
+    result = run_audit(AuditOptions(data_dir=data, out=out, as_of=AS_OF, db_url=db, engine=engine), clock)
+    return {
         "stages": clock.as_dicts(),
         "wall": time.perf_counter() - wall0,
         "cpu": cpu_seconds() - cpu0,
@@ -132,31 +123,17 @@ def worker_audit(data: Path, out: Path, engine: str, ray_workers: int) -> dict[s
         "by_rule": {r: n for r, n in result.violations.group_by("rule").len().iter_rows()},
         "load": load_average(),
     }
-    if executor is not None:
-        doc["ray"] = {"timings": executor.timings, "tasks": [vars(r) for r in executor.reports]}
-    return doc
 
 
-def _use_executor(executor: Any) -> None:
-    """Route the runner's rule evaluation and the registry deduplication through the Ray
-    executor.
-
-    Until ``xueji audit --engine ray`` is wired into the runner, the benchmark swaps the
-    runner's ``evaluate_rules`` and identity's ``dedupe_registry`` for the executor's
-    (the same signatures and results).
-    """
-    import xueji.audit.runner as runner
-    import xueji.identity.resolve as resolve
-
-    runner.evaluate_rules = executor.evaluate_rules
-    resolve.dedupe_registry = executor.dedupe
-
-
-def worker_breakdown(data: Path) -> dict[str, Any]:
-    """Load and link once, then evaluate each rule family on its own (wall and CPU)."""
+def worker_breakdown(data: Path, ray_workers: int) -> dict[str, Any]:
+    """Load and link once, then evaluate each rule family on its own (wall and CPU);
+    with ``ray_workers``, also run the Ray executor's tasks on the same context and keep
+    each task's report (partition, rows, seconds, bytes shipped) for the scaling model."""
     from xueji.audit import build_context, evaluate_rules, select_rules
     from xueji.config import load_config
     from xueji.identity import resolve_identities
+    from xueji.identity.link import registry_features
+    from xueji.identity.spec import dedupe_spec
     from xueji.io import load_inputs
     from xueji.rules.catalogue import FAMILIES
 
@@ -166,16 +143,28 @@ def worker_breakdown(data: Path) -> dict[str, Any]:
         inputs = load_inputs(data)
     with clock.stage("link"):
         identity = resolve_identities(inputs.tables, cfg, AS_OF)
-    ctx = build_context(inputs.tables, AS_OF, cfg, identity)
     rules, _ = select_rules(inputs.tables, None, False)
+    ctx = build_context(inputs.tables, AS_OF, cfg, identity)
     for family in FAMILIES:
         codes = {r.code for r in family.RULES}
         mine = [r for r in rules if r.code in codes]
-        if not mine:
-            continue
-        with clock.stage("rules:" + family.__name__.rsplit(".", 1)[-1]):
-            evaluate_rules(ctx, mine)
-    return {"stages": clock.as_dicts(), "peak_rss_mb": peak_rss_mb(), "load": load_average()}
+        if mine:
+            with clock.stage("rules:" + family.__name__.rsplit(".", 1)[-1]):
+                evaluate_rules(ctx, mine)
+    doc: dict[str, Any] = {"stages": clock.as_dicts(), "peak_rss_mb": peak_rss_mb(), "load": load_average()}
+    if ray_workers:
+        from xueji.distributed import RayExecutor, RayOptions
+
+        with RayExecutor(options=RayOptions(workers=ray_workers)) as executor:
+            executor.evaluate_rules(build_context(inputs.tables, AS_OF, cfg, identity), rules)
+            feat = registry_features(inputs.tables["registry"].collect())
+            executor.dedupe(feat, dedupe_spec(cfg))
+            doc["ray"] = {
+                "timings": executor.timings,
+                "tasks": [vars(r) for r in executor.reports],
+                "dedupe_bytes_per_record": feat.estimated_size() / max(1, feat.height),
+            }
+    return doc
 
 
 # --------------------------------------------------------------------------- report
@@ -229,9 +218,23 @@ def print_size(size: int, rows: dict[str, int], runs: list[dict[str, Any]]) -> d
 
 
 def print_breakdown(doc: dict[str, Any]) -> None:
-    """Per-family wall and CPU seconds of one breakdown run."""
+    """Per-family wall and CPU seconds of one breakdown run, and the Ray tasks' costs."""
     parts = ", ".join(f"{s['name']} {s['wall']:.1f}s (cpu {s['cpu']:.1f})" for s in doc["stages"])
     print(f"  breakdown (load avg {doc['load']:.1f}, peak {doc['peak_rss_mb']:.0f} MB): {parts}")
+    if "ray" not in doc:
+        return
+    print(f"  ray executor timings: {', '.join(f'{k} {v:.1f}s' for k, v in doc['ray']['timings'].items())}")
+    for stage, unit in (("attendance", "attendance rows"), ("rules", "records"), ("dedupe", "records")):
+        tasks = [t for t in doc["ray"]["tasks"] if t["stage"] == stage]
+        if not tasks:
+            continue
+        rows = sum(t["rows_in"] for t in tasks)
+        secs = sum(t["seconds"] for t in tasks)
+        print(
+            f"  ray {stage} tasks: {len(tasks)}, {rows:,} {unit}, {secs:.1f} task-s in all "
+            f"(max {max(t['seconds'] for t in tasks):.1f} s), {secs / max(rows, 1) * 1e6:.2f} µs per row, "
+            f"{sum(t['bytes_in'] for t in tasks) / 2**20:.1f} MB shipped"
+        )
 
 
 def print_growth(medians: dict[int, dict[str, float]], rows: dict[int, dict[str, int]]) -> None:
@@ -308,8 +311,8 @@ def main() -> None:
         configure(-1)
         job = {
             "floor": lambda: worker_floor(args.data),
-            "audit": lambda: worker_audit(args.data, args.out, args.engine, args.ray_workers),
-            "breakdown": lambda: worker_breakdown(args.data),
+            "audit": lambda: worker_audit(args.data, args.out, args.engine),
+            "breakdown": lambda: worker_breakdown(args.data, args.ray_workers if args.ray else 0),
         }[args.worker]
         print(json.dumps(job(), default=str))
         return
@@ -332,21 +335,20 @@ def main() -> None:
         medians[size] = print_size(size, rows[size], runs)
         entry: dict[str, Any] = {"rows": rows[size], "runs": runs, "median": medians[size]}
         if not args.no_breakdown:
-            entry["breakdown"] = _worker(["breakdown", "--data", str(data)])
+            entry["breakdown"] = _worker(["breakdown", "--data", str(data), *(["--ray", "--ray-workers", str(args.ray_workers)] if args.ray else [])])
             print_breakdown(entry["breakdown"])
         if args.ray:
             out = args.workdir / "runs" / f"{size}-ray"
             _clean(out)
-            ray_doc = _worker(["audit", "--data", str(data), "--out", str(out), "--engine", "ray", "--ray-workers", str(args.ray_workers)])
+            ray_doc = _worker(["audit", "--data", str(data), "--out", str(out), "--engine", "ray"])
             same, text = compare_findings(args.workdir / "runs" / f"{size}-local-0", out)
             local_wall = audit_wall(runs[0]["audit"])
             ray_wall = audit_wall(ray_doc)
             print(
-                f"  ray ({args.ray_workers} workers, load avg {ray_doc['load']:.1f}): audit {ray_wall:.1f} s "
+                f"  xueji audit --engine ray (local cluster, one worker per core; load avg {ray_doc['load']:.1f}): audit {ray_wall:.1f} s "
                 f"(rules {_stage(ray_doc, 'rules'):.1f} s) vs local {local_wall:.1f} s (rules {_stage(runs[0]['audit'], 'rules'):.1f} s); "
                 f"overhead {ray_wall - local_wall:+.1f} s; findings: {text}"
             )
-            print(f"  ray timings: {', '.join(f'{k} {v:.1f}s' for k, v in ray_doc['ray']['timings'].items())}")
             entry["ray"] = {"audit": ray_doc, "identical": same, "compare": text}
             if not same:
                 print("  RAY FINDINGS DIFFER", flush=True)
