@@ -20,8 +20,13 @@ from click.testing import CliRunner
 from xueji.audit.context import build_context, evaluate_rules, select_rules
 from xueji.cli import main
 from xueji.config import load_config
-from xueji.distributed import RESIDUAL, SerialExecutor, blocking_components, county_partitions
-from xueji.distributed import tasks
+from xueji.distributed import (
+    RESIDUAL,
+    SerialExecutor,
+    blocking_components,
+    county_partitions,
+    tasks,
+)
 from xueji.identity import resolve_identities
 from xueji.identity.dedupe import dedupe_registry
 from xueji.identity.link import registry_features
@@ -64,9 +69,13 @@ def _crafted() -> dict[str, pl.LazyFrame]:
     p3 = record(3, name="赵雷", school_code=B)
     # P4: at school D, whose county code is unreadable: its findings have no county.
     p4 = record(4, name="钱多", school_code=D, id_number="430104201703010041")
+    # P5, P6: entrants from another city (hukou 431102) this year; P5 holds a residence
+    # permit (in residence data), P6 none: only P6 is a cross-city enrolment.
+    p5 = record(5, name="孙强", school_code=A, grade=1, enrol_date=date(2026, 9, 1), hukou_area_code="431102001001")
+    p6 = record(6, name="吴敏", school_code=C, grade=1, enrol_date=date(2026, 9, 1), hukou_area_code="431102001001")
     # Classmates so A, B and C have attendance of their own.
     mates = [record(10 + i, name=f"同学{i}", school_code=s) for i, s in enumerate((A, A, B, C, C))]
-    registry = [p1_a, p1_c, p2, p3, p4, *mates]
+    registry = [p1_a, p1_c, p2, p3, p4, p5, p6, *mates]
     attendance = [
         *_attendance(p2, A),
         *_attendance(p3, B, absent_from=12),
@@ -83,6 +92,8 @@ def _crafted() -> dict[str, pl.LazyFrame]:
         # P1 as public security knows them: another name (person mismatch on both records).
         {"id_number": p1_a["id_number"], "name": "王晓东", "gender": "M", "birth_date": date(2017, 3, 1),
          "hukou_area_code": "430104001001", "residence_area_code": "430104001001", "residence_permit": False},
+        {"id_number": p5["id_number"], "name": "孙强", "gender": "M", "birth_date": date(2017, 3, 1),
+         "hukou_area_code": "431102001001", "residence_area_code": "430104001001", "residence_permit": True},
         # A child of 8 living in 431102, a county with no school in the data: out of school.
         {"id_number": make_id_number(date(2018, 5, 5), "F", area="431102", seq=7), "name": "孙丽", "gender": "F",
          "birth_date": date(2018, 5, 5), "hukou_area_code": "431102001001", "residence_area_code": None,
@@ -141,6 +152,19 @@ def test_partitioned_findings_equal_the_local_engines_across_county_lines() -> N
     assert parted.filter(pl.col("school_code") == D).height >= 1
     ran = {r.part for r in executor.reports if r.stage == "rules"}
     assert ran == {"430104", "430105", RESIDUAL}
+
+
+def test_a_rule_reading_an_optional_table_sees_it_in_every_partition() -> None:
+    # CROSS_CITY needs only schools and registry, but reads residence permits when
+    # residence data is there: a partition must carry it even when asked for that rule alone.
+    tables = _crafted()
+    cfg = load_config()
+    identity = resolve_identities(tables, cfg, AS_OF)
+    rules = [r for r in select_rules(tables, None, False)[0] if r.code == "CROSS_CITY"]
+    local, _, _ = evaluate_rules(build_context(tables, AS_OF, cfg, identity), rules)
+    with SerialExecutor() as executor:
+        parted, _, _ = executor.evaluate_rules(build_context(tables, AS_OF, cfg, identity), rules)
+    assert parted["name"].to_list() == local["name"].to_list() == ["吴敏"]
 
 
 def test_county_partitions_are_the_school_counties_then_the_residual_one() -> None:

@@ -174,7 +174,7 @@ class PartitionedExecutor:
         t0 = time.perf_counter()
         on_driver = [r for r in rules if r.needs_workflow]
         per_county = [r for r in rules if not r.needs_workflow]
-        tables = _collect_tables(ctx, per_county)
+        tables = _collect_tables(ctx)
         schools = tables["schools"]
         partitions = partition.county_partitions(schools)
         has_attendance = ctx.has("attendance")
@@ -267,10 +267,11 @@ class PartitionedExecutor:
         return pl.concat(days), pl.concat(masks)
 
 
-def _collect_tables(ctx: AuditContext, rules: Sequence[Rule]) -> dict[str, pl.DataFrame]:
-    """The input tables the county rules read, collected once on the driver."""
-    wanted = {"schools", "registry"} | {t for r in rules for t in r.needs if t != "attendance"}
-    names = [t for t in ctx.tables if t in wanted]
+def _collect_tables(ctx: AuditContext) -> dict[str, pl.DataFrame]:
+    """Every supplied table but attendance (reduced per county instead), collected once
+    on the driver. All of them, not only those rules declare in ``needs``: a rule may
+    read an optional table when it is there (CROSS_CITY reads residence permits)."""
+    names = [t for t in ctx.tables if t != "attendance"]
     frames = pl.collect_all([ctx.tables[t] for t in names])
     return dict(zip(names, frames, strict=True))
 
