@@ -53,7 +53,7 @@ class XuejiGroup(click.Group):
         module = importlib.import_module(f"xueji.cli.{module_name}")
         for command in module.COMMANDS:
             if command.name == cmd_name:
-                return command  # type: ignore[no-any-return]
+                return command
         raise RuntimeError(f"xueji.cli.{module_name} does not define the command {cmd_name!r}")
 
     def invoke(self, ctx: click.Context) -> Any:
