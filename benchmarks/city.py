@@ -319,7 +319,8 @@ def main() -> None:
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"xueji city benchmark: {os.cpu_count()} cores, load average {load_average():.1f}, sizes {args.sizes}, {args.runs} runs")
-    everything: dict[str, Any] = {"sizes": {}}
+    everything: dict[str, Any] = {"sizes": {}, "tree": _tree()}
+    print(f"code: {everything['tree']}")
     medians: dict[int, dict[str, float]] = {}
     rows: dict[int, dict[str, int]] = {}
     for size in args.sizes:
@@ -342,11 +343,11 @@ def main() -> None:
             _clean(out)
             ray_doc = _worker(["audit", "--data", str(data), "--out", str(out), "--engine", "ray"])
             same, text = compare_findings(args.workdir / "runs" / f"{size}-local-0", out)
-            local_wall = audit_wall(runs[0]["audit"])
+            local_wall, local_rules = medians[size]["audit_wall"], medians[size]["rules"]
             ray_wall = audit_wall(ray_doc)
             print(
                 f"  xueji audit --engine ray (local cluster, one worker per core; load avg {ray_doc['load']:.1f}): audit {ray_wall:.1f} s "
-                f"(rules {_stage(ray_doc, 'rules'):.1f} s) vs local {local_wall:.1f} s (rules {_stage(runs[0]['audit'], 'rules'):.1f} s); "
+                f"(rules {_stage(ray_doc, 'rules'):.1f} s) vs local median {local_wall:.1f} s (rules {local_rules:.1f} s); "
                 f"overhead {ray_wall - local_wall:+.1f} s; findings: {text}"
             )
             entry["ray"] = {"audit": ray_doc, "identical": same, "compare": text}
@@ -359,6 +360,19 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(everything, indent=1, default=str), encoding="utf-8")
         print(f"\nfigures written to {args.json}")
+
+
+def _tree() -> str:
+    """The commit measured, and the files changed since (others may be editing)."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no").splitlines()
+    tree = git("log", "-1", "--format=%h %s") + (f" + {len(dirty)} changed files" if dirty else "")
+    if os.environ.get("PYTHONPATH"):
+        tree += f" (PYTHONPATH={os.environ['PYTHONPATH']} comes first)"
+    return tree
 
 
 def _clean(run_dir: Path) -> None:
