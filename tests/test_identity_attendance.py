@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from xueji.identity import ATTENDANCE_PERSONS_SCHEMA, ATTENDANCE_SCHEMA, resolve_identities
+from xueji.identity import ATTENDANCE_MASKS_SCHEMA, ATTENDANCE_PERSONS_SCHEMA, resolve_identities
 from xueji.identity.synth import valid_id
 from xueji.testing import default_config, typed_tables
 
@@ -201,22 +201,25 @@ def test_inactive_record_is_linked_when_it_is_the_only_one() -> None:
     assert p["record_row"] == 1
 
 
-def test_attendance_frame_is_lazy_and_keyed_by_person() -> None:
+def test_attendance_masks_are_per_sighting_and_keyed_by_person() -> None:
     tables = typed_tables(registry=REGISTRY, attendance=days(3, name="张伟") + days(2, name="赵六"))
     ident = resolve_identities(tables, default_config(), AS_OF)
-    assert isinstance(ident.attendance, pl.LazyFrame)
-    att = ident.attendance.collect()
-    assert att.schema == pl.Schema(ATTENDANCE_SCHEMA)
-    assert att.height == 5 and att["att_person"].null_count() == 0
-    per = att.group_by("att_person").len().join(ident.attendance_persons, on="att_person")
-    assert sorted(zip(per["name"], per["len"], strict=True)) == [("张伟", 3), ("赵六", 2)]
+    masks = ident.attendance_masks
+    assert masks.schema == pl.Schema(ATTENDANCE_MASKS_SCHEMA)
+    assert masks.height == 2 and masks["att_person"].null_count() == 0
+    per = masks.join(ident.attendance_persons, on="att_person").with_columns(
+        pl.col("rows_mask").bitwise_count_ones().alias("seen")
+    )
+    assert sorted(zip(per["name"], per["days"], per["seen"], strict=True)) == [("张伟", 3, 3), ("赵六", 2, 2)]
+    assert ident.attendance_days["rows"].sum() == 5
 
 
 def test_no_attendance_table_gives_empty_frames() -> None:
     ident = resolve_identities(typed_tables(registry=REGISTRY), default_config(), AS_OF)
     assert ident.attendance_persons.height == 0
     assert ident.attendance_persons.schema == pl.Schema(ATTENDANCE_PERSONS_SCHEMA)
-    assert ident.attendance.collect().schema == pl.Schema(ATTENDANCE_SCHEMA)
+    assert ident.attendance_masks.height == 0
+    assert ident.attendance_masks.schema == pl.Schema(ATTENDANCE_MASKS_SCHEMA)
     assert ident.residence_links.height == 0
 
 

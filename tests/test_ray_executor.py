@@ -66,7 +66,6 @@ def test_rules_on_ray_give_the_local_findings(city: Path, executor: RayExecutor)
     assert _sorted(on_ray).equals(_sorted(local))
     ran = {(r.stage, r.part) for r in executor.reports}
     assert {p for s, p in ran if s == "rules"} == {"430104", "430111", "430181"}
-    assert {p for s, p in ran if s == "attendance"} == {"430104", "430111", "430181"}
 
 
 def test_deduplication_on_ray_gives_the_local_clusters(city: Path, executor: RayExecutor) -> None:

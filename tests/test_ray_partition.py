@@ -224,7 +224,7 @@ def test_partitioned_findings_equal_the_local_engines_on_a_generated_city(city: 
     local, parted, executor = _both_ways(tables)
     assert local.height > 100
     assert parted.equals(local)
-    assert len({r.part for r in executor.reports if r.stage == "attendance"}) > 1
+    assert len({r.part for r in executor.reports if r.stage == "rules"}) > 1
 
 
 @pytest.mark.slow

@@ -17,6 +17,8 @@ import pytest
 
 from xueji.audit.context import build_context, evaluate_rules
 from xueji.identity import resolve_identities
+from xueji.rules import attendance_window
+from xueji.rules.base import AuditContext
 from xueji.rules.catalogue import rule_by_code
 from xueji.testing import default_config, record, run_rules, school, typed_tables
 
@@ -727,9 +729,10 @@ def test_the_longest_window_uses_every_bit() -> None:
     )
 
 
-def test_attendance_is_read_once_for_all_rules() -> None:
+def test_attendance_is_reduced_once_for_all_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     # The issue: "attendance reduced per student once and shared by all the rules that
-    # need it". Count the batches that pass through the attendance rows' att_person.
+    # need it". The rows are folded per sighting by the loader's digest; the per-person
+    # masks every attendance rule reads are built once per audit, however many rules.
     registry = [ZHANG, LI, WANG_AT_B, SUSPENDED, OTHER]
     attendance = (
         attend(OTHER)
@@ -741,15 +744,15 @@ def test_attendance_is_read_once_for_all_rules() -> None:
     tables = _tables(registry, attendance)
     cfg = default_config()
     ident = resolve_identities(tables, cfg, AS_OF)
-    seen: list[int] = []
+    assert ident.attendance_masks["days"].sum() == len(attendance)  # every row folded
+    built: list[str] = []
+    original = attendance_window._person_masks
 
-    def count(batch: pl.Series) -> pl.Series:
-        seen.append(batch.len())
-        return batch
+    def counted(ctx: AuditContext) -> pl.LazyFrame:
+        built.append("person_masks")
+        return original(ctx)
 
-    ident.attendance = ident.attendance.with_columns(
-        pl.col("att_person").map_batches(count, return_dtype=pl.Int64)
-    )
+    monkeypatch.setattr(attendance_window, "_person_masks", counted)
     ctx = build_context(tables, AS_OF, cfg, ident)
     codes = [
         "GHOST_RECORD",
@@ -761,4 +764,4 @@ def test_attendance_is_read_once_for_all_rules() -> None:
     found, errors, _ = evaluate_rules(ctx, [rule_by_code(c) for c in codes])
     assert errors == {}
     assert sorted(found["rule"]) == sorted(codes)  # one finding of each rule
-    assert sum(seen) == len(attendance)
+    assert built == ["person_masks"]

@@ -204,7 +204,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
         # load -------------------------------------------------------------------------
         progress.start("load")
         t = time.perf_counter()
-        inputs = load_inputs(options.data_dir)
+        inputs = load_inputs(options.data_dir, as_of=as_of)
         _check_county(inputs, options.county)
         rows = {name: src.rows for name, src in inputs.sources.items()}
         timings["load"] = time.perf_counter() - t
@@ -221,7 +221,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
         t = time.perf_counter()
         from xueji.identity import resolve_identities
 
-        identity = resolve_identities(inputs.tables, cfg, as_of)
+        identity = resolve_identities(inputs.tables, cfg, as_of, attendance=inputs.attendance)
         timings["link"] = time.perf_counter() - t
         persons = identity.attendance_persons
         linked = int(persons["record_row"].is_not_null().sum()) if persons.height else 0

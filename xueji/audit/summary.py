@@ -34,14 +34,15 @@ def coverage_plans(ctx: AuditContext) -> list[pl.LazyFrame]:
     )
     if not ctx.has("attendance"):
         return [registry]
-    att = ctx.identity.attendance.filter(pl.col("date") <= ctx.as_of)
+    # Rows per school day, from the attendance digest: the rows are never read again.
+    att = ctx.identity.attendance_days.lazy().filter(pl.col("date") <= ctx.as_of)
     attendance = att.select(
-        pl.len().alias("rows_up_to_as_of"),
-        pl.col("school_code").n_unique().alias("schools_with_attendance"),
+        pl.col("rows").sum().alias("rows_up_to_as_of"),
+        pl.col("school_code").drop_nulls().n_unique().alias("schools_with_attendance"),
         pl.col("date").min().dt.to_string("%Y-%m-%d").alias("first_date"),
         pl.col("date").max().dt.to_string("%Y-%m-%d").alias("last_date"),
     )
-    att_schools = att.select("school_code").unique()
+    att_schools = att.select("school_code").drop_nulls().unique()
     enrolled_there = recs.filter(pl.col("is_enrolled")).join(att_schools, on="school_code", how="semi").select(pl.len().alias("records"))
     return [registry, attendance, enrolled_there]
 

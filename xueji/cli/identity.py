@@ -55,7 +55,8 @@ def explain_config(config_path: Path | None, data_dir: Path | None) -> None:
         from xueji.identity.counts import candidate_pair_counts
         from xueji.io import load_inputs
 
-        counts = candidate_pair_counts(load_inputs(data_dir).tables, cfg)
+        inputs = load_inputs(data_dir)
+        counts = candidate_pair_counts(inputs.tables, cfg, attendance=inputs.attendance)
     for spec in all_specs(cfg):
         click.echo(spec.describe())
         if spec.name in counts:
@@ -111,7 +112,8 @@ def explain(
 
     cfg = load_config(config_path)
     day = as_of.date() if hasattr(as_of, "date") else date.today()
-    ident = resolve_identities(load_inputs(data_dir).tables, cfg, day)
+    inputs = load_inputs(data_dir, as_of=day)
+    ident = resolve_identities(inputs.tables, cfg, day, attendance=inputs.attendance)
     info = ident.explain(student_no.strip().upper(), show_ids=show_ids)
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))

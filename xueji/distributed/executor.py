@@ -4,16 +4,15 @@
 the same signatures and the same results:
 
 - ``evaluate_rules(ctx, rules, extra)`` — like ``xueji.audit.evaluate_rules``: the
-  attendance table is reduced per county (one task per county), then the rules run per
-  county on each county's closure (``partition.memberships``) and each task keeps the
+  rules run per county on each county's closure (attendance arrives already folded per
+  sighting by the loader's digest, so each county gets only its persons' masks) (``partition.memberships``) and each task keeps the
   findings it owns. Rules that read the workflow database (transfers) and the ``extra``
   plans run once on the driver.
 - ``dedupe(feat, spec)`` — like ``xueji.identity.dedupe.dedupe_registry``: registry
   records are cut into hash partitions of blocking components and each partition is
   deduplicated in its own task.
 
-Polars runs inside every task; frames travel as Arrow through Ray's object store, the
-attendance partitions as the compressed Parquet the driver's one streaming pass wrote.
+Polars runs inside every task; frames travel as Arrow through Ray's object store.
 Ray is an optional extra (``pip install 'xueji[ray]'``): nothing imports it until an
 executor starts.
 """
@@ -35,17 +34,17 @@ from loguru import logger
 
 from xueji.audit.context import evaluate_rules
 from xueji.distributed import partition, tasks
-from xueji.distributed.partition import PART, RESIDUAL
+from xueji.distributed.partition import PART
 from xueji.errors import ConfigError
 from xueji.identity.dedupe import DedupeResult
 from xueji.identity.spec import LinkSpec
+from xueji.rules import attendance_window
 from xueji.rules.base import FINDING_SCHEMA, AuditContext, Rule
 
 # Tables cut into county closures; every other table is small and goes whole to each task.
 _CLOSURE_TABLES = ("registry", "residence")
 
-# Scratch files (attendance partitions; a local Ray cluster's sockets, logs and spilled
-# objects) go to a fresh folder under the system's temporary folder: a Unix socket path
+# Scratch files (a local Ray cluster's sockets, logs and spilled objects) go to a fresh folder under the system's temporary folder: a Unix socket path
 # is limited to 107 bytes, so it must be short.
 _SCRATCH_PREFIX = "xueji-dist-"
 
@@ -182,10 +181,13 @@ class PartitionedExecutor:
         window_days: pl.DataFrame | None = None
         person_masks: pl.DataFrame | None = None
         if has_attendance and per_county:
-            window_days, person_masks = self._reduce_attendance(ctx, schools)
-            # The driver's own rules and plans see the same reductions.
-            tasks.provide(ctx, tasks.WINDOW_DAYS, window_days)
-            tasks.provide(ctx, tasks.PERSON_MASKS, person_masks)
+            # The loader's digest already folded the rows per sighting: the window and
+            # each attendance person's masks are a small computation on the driver,
+            # memoised in ctx for the driver's own rules, then cut per county.
+            t1 = time.perf_counter()
+            window_days = attendance_window.window_days(ctx).collect()
+            person_masks = attendance_window.person_masks(ctx).collect()
+            self.timings["attendance"] = time.perf_counter() - t1
 
         refs: list[Any] = []
         if per_county:
@@ -232,39 +234,6 @@ class PartitionedExecutor:
             self.timings["rules"],
         )
         return findings, errors, extra_frames
-
-    def _reduce_attendance(self, ctx: AuditContext, schools: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Window days and person masks, one task per county; the driver only streams the
-        rows once into per-county Parquet files."""
-        t0 = time.perf_counter()
-        where = Path(tempfile.mkdtemp(prefix="attendance-", dir=self.scratch()))
-        try:
-            county_of = dict(partition.school_parts(schools).iter_rows())
-            part_of_school = pl.col("school_code").replace_strict(county_of, default=RESIDUAL, return_dtype=pl.String)
-            rows = ctx.identity.attendance.select(*tasks.ATTENDANCE_COLUMNS, part_of_school.fill_null(RESIDUAL).alias(PART))
-            rows.sink_parquet(pl.PartitionBy(where, key=PART, include_key=False))
-            self.timings["attendance_sink"] = time.perf_counter() - t0
-            persons = ctx.identity.attendance_persons.select("att_person", "school_code", "person_id").with_columns(
-                part_of_school.fill_null(RESIDUAL).alias(PART)
-            )
-            by_part = persons.partition_by(PART, as_dict=True, include_key=False)
-            as_of, cfg = self.put(ctx.as_of), self.put(ctx.cfg)
-            refs = []
-            for folder in sorted(p for p in where.iterdir() if p.is_dir()):
-                part = folder.name.split("=", 1)[1]
-                files = [f.read_bytes() for f in sorted(folder.glob("*.parquet"))]
-                mine = by_part.get((part,), persons.drop(PART).clear())
-                refs.append(self.submit(tasks.attendance_task, part, files, tasks.to_arrow(mine), as_of, cfg))
-            days, masks = [], []
-            for d, m, report in self.gather(refs):
-                self.reports.append(report)
-                days.append(tasks.from_arrow(d))
-                masks.append(tasks.from_arrow(m))
-        finally:
-            shutil.rmtree(where, ignore_errors=True)
-        self.timings["attendance"] = time.perf_counter() - t0
-        logger.info("ray attendance: {} county partitions reduced ({:.1f} s)", len(refs), self.timings["attendance"])
-        return pl.concat(days), pl.concat(masks)
 
 
 def _collect_tables(ctx: AuditContext) -> dict[str, pl.DataFrame]:

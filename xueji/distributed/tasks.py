@@ -9,7 +9,6 @@ partition differs from the whole city only in the rows it holds.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,18 +22,18 @@ from xueji.audit.context import build_context, evaluate_rules
 from xueji.config import Config
 from xueji.distributed.partition import owner
 from xueji.identity.dedupe import DedupeResult, dedupe_registry
-from xueji.identity.result import ATTENDANCE_SCHEMA, Identity
+from xueji.identity.result import ATTENDANCE_DAYS_SCHEMA, ATTENDANCE_MASKS_SCHEMA, Identity
 from xueji.identity.spec import LinkSpec
-from xueji.rules import attendance_window
+from xueji.io.normalise import DTYPES
+from xueji.io.schema import load_schemas
 from xueji.rules.base import FINDING_SCHEMA, AuditContext
 from xueji.rules.catalogue import rule_by_code
 
 # The frames of ``attendance_window`` a partition receives ready-made, by the key under
 # which ``AuditContext.shared`` memoises them (the test suite checks the rules still read
-# them under these keys), and the attendance columns the reduction reads.
+# them under these keys).
 WINDOW_DAYS = "attendance.window_days"
 PERSON_MASKS = "attendance.person_masks"
-ATTENDANCE_COLUMNS = ("school_code", "date", "status", "att_person")
 
 
 def to_arrow(frame: pl.DataFrame) -> pa.Table:
@@ -74,37 +73,6 @@ class TaskReport:
 
 def _bytes(tables: Sequence[pa.Table]) -> int:
     return sum(t.nbytes for t in tables)
-
-
-# --- attendance: one county's rows → its window days and attendance masks -------------------
-
-
-def attendance_task(
-    part: str, files: Sequence[bytes], persons: pa.Table, as_of: date, cfg: Config
-) -> tuple[pa.Table, pa.Table, TaskReport]:
-    """Reduce one partition's attendance rows (``ATTENDANCE_COLUMNS``, the bytes of its
-    Parquet files) to its schools' window days and its attendance persons' masks
-    (``persons``: ``att_person``, ``school_code``, ``person_id``), with the rules' own
-    ``attendance_window`` plans."""
-    t0 = time.perf_counter()
-    rows = pl.concat([pl.read_parquet(io.BytesIO(f)) for f in files])
-    ctx = AuditContext(
-        as_of=as_of,
-        cfg=cfg,
-        tables={"attendance": rows.lazy()},
-        identity=Identity(
-            records=pl.DataFrame(),
-            attendance_persons=from_arrow(persons),
-            attendance=rows.lazy(),
-            residence_links=pl.DataFrame(),
-        ),
-        completed_transfers=pl.DataFrame(),
-        overdue_transfers=pl.DataFrame(),
-    )
-    days = attendance_window.window_days(ctx).collect()
-    masks = attendance_window.person_masks(ctx).collect()
-    report = TaskReport("attendance", part, rows.height, masks.height, time.perf_counter() - t0, sum(len(f) for f in files))
-    return to_arrow(days), to_arrow(masks), report
 
 
 # --- rules: one county's closure → the findings it owns ------------------------------------
@@ -149,13 +117,15 @@ def rules_task(part: str, job: RulesJob, inputs: PartitionInputs) -> tuple[pa.Ta
     t0 = time.perf_counter()
     tables = {name: from_arrow(t).lazy() for name, t in (job.small_tables | inputs.tables).items()}
     if job.has_attendance:
-        # The rules see that attendance was supplied; its rows were reduced per county
-        # beforehand and arrive as window days and masks.
-        tables["attendance"] = pl.LazyFrame(schema={k: v for k, v in ATTENDANCE_SCHEMA.items() if k != "att_person"})
+        # The rules see that attendance was supplied; it was reduced on the driver and
+        # arrives as window days and this partition's masks.
+        fields = load_schemas()["attendance"].fields
+        tables["attendance"] = pl.LazyFrame(schema={f.name: DTYPES[f.type] for f in fields})
     identity = Identity(
         records=from_arrow(inputs.records),
         attendance_persons=from_arrow(inputs.attendance_persons),
-        attendance=pl.LazyFrame(schema=ATTENDANCE_SCHEMA),
+        attendance_masks=pl.DataFrame(schema=ATTENDANCE_MASKS_SCHEMA),
+        attendance_days=pl.DataFrame(schema=ATTENDANCE_DAYS_SCHEMA),
         residence_links=from_arrow(inputs.residence_links),
     )
     ctx = build_context(

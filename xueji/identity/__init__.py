@@ -8,16 +8,18 @@ declared as data in ``xueji.identity.spec``.
 
 from xueji.identity.resolve import resolve_identities
 from xueji.identity.result import (
+    ATTENDANCE_DAYS_SCHEMA,
+    ATTENDANCE_MASKS_SCHEMA,
     ATTENDANCE_PERSONS_SCHEMA,
-    ATTENDANCE_SCHEMA,
     RECORDS_SCHEMA,
     RESIDENCE_LINKS_SCHEMA,
     Identity,
 )
 
 __all__ = [
+    "ATTENDANCE_DAYS_SCHEMA",
+    "ATTENDANCE_MASKS_SCHEMA",
     "ATTENDANCE_PERSONS_SCHEMA",
-    "ATTENDANCE_SCHEMA",
     "RECORDS_SCHEMA",
     "RESIDENCE_LINKS_SCHEMA",
     "Identity",

@@ -9,8 +9,9 @@ by a cascade (``attendance_spec``): exact ID, masked ID + name, name within the 
 name within the school, and — when only another spelling under the same local_id
 linked — ``local_id``.
 
-The 60-million-row table itself is never collected: sightings are an aggregate, and
-``att_person`` is joined back on an integer hash of the sighting columns.
+The 60-million-row table itself is never read here: the loader's attendance digest
+(``xueji.io.digest``) holds its distinct sightings, each with its day masks, and
+``att_person`` is attached to those.
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ from xueji.identity.link import (
     pair_frame,
 )
 from xueji.identity.names import with_name_keys
-from xueji.identity.result import ATTENDANCE_PERSONS_SCHEMA, ATTENDANCE_SCHEMA
+from xueji.identity.result import (
+    ATTENDANCE_DAYS_SCHEMA,
+    ATTENDANCE_MASKS_SCHEMA,
+    ATTENDANCE_PERSONS_SCHEMA,
+)
 from xueji.identity.spec import BlockingKey, LinkSpec
+from xueji.io.digest import SIGHTING, AttendanceDigest, digest_attendance
+from xueji.io.schema import load_schemas
 
-SIGHTING = ("school_code", "grade", "class_name", "name", "id_number", "local_id")
-_SEED = 20260901  # any fixed seed: the hash only has to agree within one run
 _STAGES = ("exact_id", "masked_id_name", "name_in_class", "name_in_school")
 _VARIANT_COLS = (
     "_v",
@@ -69,23 +74,35 @@ def _json_strings(s: pl.Series) -> pl.Series:
     )["v"]
 
 
-def sighting_key() -> pl.Expr:
-    """An integer key of a sighting (hash of its columns), for the join back onto the rows."""
-    return pl.struct(list(SIGHTING)).hash(seed=_SEED).reinterpret(signed=True).alias("_sight")
-
-
 @dataclass
 class AttendanceResult:
-    """Persons with their links, the lazy attendance with att_person, pair counts."""
+    """Persons with their links, each sighting's masks with its att_person, rows per
+    school day, pair counts."""
 
     persons: pl.DataFrame
-    attendance: pl.LazyFrame
+    masks: pl.DataFrame
+    days: pl.DataFrame
     counts: dict[str, int]
 
 
-def _persons(sightings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _with_name_keys(sightings: pl.DataFrame, known: pl.DataFrame | None) -> pl.DataFrame:
+    """``sightings`` with ``name_key`` and ``pinyin``; names already keyed in ``known``
+    (name, name_key, pinyin: the registry's) are looked up, not converted again —
+    pinyin conversion is the costly part, and most children go by one name."""
+    if known is None:
+        return with_name_keys(sightings)
+    names = sightings.select("name").unique().drop_nulls()
+    have = names.join(known.select("name", "name_key", "pinyin").unique("name"), on="name", how="inner")
+    fresh = with_name_keys(names.join(have.select("name"), on="name", how="anti"))
+    keys = pl.concat([have, fresh.select(have.columns)])
+    return sightings.join(keys, on="name", how="left")
+
+
+def _persons(
+    sightings: pl.DataFrame, known_names: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(sighting → att_person, persons, variants) from the distinct sightings."""
-    s = with_name_keys(sightings).with_columns(id_state(pl.col("id_number")).alias("id_state"))
+    s = _with_name_keys(sightings, known_names).with_columns(id_state(pl.col("id_number")).alias("id_state"))
     person_key = (
         pl.when(pl.col("local_id").is_not_null())
         .then(
@@ -151,8 +168,6 @@ def _persons(sightings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
         .with_row_index("_v")
         .with_columns(pl.col("_v").cast(pl.Int64))
     )
-    # A 64-bit hash collision between two sightings is vanishingly rare; if it happens,
-    # one person's rows are mislabelled, but no attendance row is ever duplicated.
     mapping = s.select("_sight", "att_person").unique("_sight", keep="first")
     return mapping, persons, variants
 
@@ -251,23 +266,25 @@ def _choose(
     )
 
 
-def prepare_attendance(
-    attendance: pl.LazyFrame,
-) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(attendance with ``_sight``, sighting → att_person, persons, variants).
+def as_digest(attendance: pl.LazyFrame | AttendanceDigest) -> AttendanceDigest:
+    """The digest of ``attendance`` (typed rows, as ``Inputs.tables`` holds them), or
+    ``attendance`` itself when it is one already."""
+    if isinstance(attendance, AttendanceDigest):
+        return attendance
+    digest, _ = digest_attendance(attendance, load_schemas()["attendance"], as_of=None)
+    return digest
 
-    Only the sightings aggregate is collected (streaming engine), never the rows."""
-    # Group on the columns themselves (faster than hashing every row), then hash the
-    # distinct sightings: the same hash on the rows later joins att_person back.
-    sightings = (
-        attendance.group_by(list(SIGHTING))
-        .agg(pl.len().alias("days"))
-        .collect(engine="streaming")
-        .with_columns(sighting_key())
-    )
-    att = attendance.with_columns(sighting_key())
-    mapping, persons, variants = _persons(sightings)
-    return att, mapping, persons, variants
+
+def prepare_attendance(
+    attendance: pl.LazyFrame | AttendanceDigest, known_names: pl.DataFrame | None = None
+) -> tuple[AttendanceDigest, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(digest, sighting → att_person, persons, variants) from the attendance digest's
+    distinct sightings: the rows themselves are never read here. ``known_names``: name
+    keys already computed (name, name_key, pinyin)."""
+    digest = as_digest(attendance)
+    sightings = digest.sightings.select(*SIGHTING, "days", pl.col("sid").alias("_sight"))
+    mapping, persons, variants = _persons(sightings, known_names)
+    return digest, mapping, persons, variants
 
 
 @dataclass
@@ -317,7 +334,7 @@ class _Sides:
 
 
 def attendance_pair_counts(
-    attendance: pl.LazyFrame, records: pl.DataFrame, spec: LinkSpec
+    attendance: pl.LazyFrame | AttendanceDigest, records: pl.DataFrame, spec: LinkSpec
 ) -> dict[str, int]:
     """Candidate pairs per blocking key of the attendance linker."""
     _, _, _, variants = prepare_attendance(attendance)
@@ -327,20 +344,30 @@ def attendance_pair_counts(
 
 
 def link_attendance(
-    attendance: pl.LazyFrame,
+    attendance: pl.LazyFrame | AttendanceDigest,
     records: pl.DataFrame,
     spec: LinkSpec,
     name_min: float,
     class_min: float,
+    count_candidates: bool = True,
 ) -> AttendanceResult:
-    """Attendance persons linked to registry ``records`` (registry features + person_id)."""
-    att, mapping, persons, variants = prepare_attendance(attendance)
+    """Attendance persons linked to registry ``records`` (registry features + person_id).
+
+    ``count_candidates``: count (and log) the candidate pairs of every blocking key
+    before linking — a diagnostic that costs seconds on a city, which the nightly audit
+    skips (it logs the pairs each stage scored instead).
+    """
+    digest, mapping, persons, variants = prepare_attendance(attendance, records.select("name", "name_key", "pinyin"))
     sides = _Sides(variants.select(list(_VARIANT_COLS)), records.select(list(_RECORD_COLS)), spec)
     var, rec, keys, full = sides.var, sides.rec, sides.keys, sides.full
-    counts = sides.counts()
-    log_counts(spec.name, counts, var.height)
+    counts: dict[str, int] = {}
+    if count_candidates:
+        counts = sides.counts()
+        log_counts(spec.name, counts, var.height)
+    scored_pairs: dict[str, int] = {}
 
     def scored(pairs: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
+        scored_pairs["exact_id"] = pairs.height
         frame = pair_frame(pairs, left.select(list(_VARIANT_COLS)), rec, "_v", "_row")
         return spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits"))
 
@@ -388,6 +415,7 @@ def link_attendance(
             pl.col("id_number_l").str.len_chars() - p - q
         )
         frame = frame.with_columns(pl.when(one_run).then(True).alias("id_mask_ok"))
+        scored_pairs["masked_id_name"] = scored_pairs.get("masked_id_name", 0) + frame.height
         mframes.append(spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits")))
     if mframes:
         c = pl.concat(mframes).filter(
@@ -424,6 +452,7 @@ def link_attendance(
             [sure.with_columns(pl.lit(None, pl.Float64).alias("name_score")), fuzzy]
         ).unique(["_i", "_j"], keep="last")
         frame = pair_frame(pairs, left.select(list(_VARIANT_COLS)), rec, "_v", "_row")
+        scored_pairs[stage] = frame.height
         c = spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits")).filter(
             pl.col("decisive").is_null() & (pl.col("match_weight") >= spec.threshold)
         )
@@ -472,13 +501,21 @@ def link_attendance(
     logger.info(
         f"identity attendance: {out.height:,} persons; "
         + ", ".join(f"{m} {n:,}" for m, n in by_method)
+        + "; pairs scored: "
+        + ", ".join(f"{k} {n:,}" for k, n in scored_pairs.items())
     )
-    lazy = att.join(mapping.lazy(), on="_sight", how="left").select(list(ATTENDANCE_SCHEMA))
-    return AttendanceResult(out, lazy, counts)
+    masks = (
+        digest.sightings.join(mapping.rename({"_sight": "sid"}), on="sid", how="left")
+        .select(list(ATTENDANCE_MASKS_SCHEMA))
+    )
+    return AttendanceResult(out, masks, digest.days, counts)
 
 
 def empty_attendance() -> AttendanceResult:
     """The result when no attendance table was supplied."""
     return AttendanceResult(
-        pl.DataFrame(schema=ATTENDANCE_PERSONS_SCHEMA), pl.LazyFrame(schema=ATTENDANCE_SCHEMA), {}
+        pl.DataFrame(schema=ATTENDANCE_PERSONS_SCHEMA),
+        pl.DataFrame(schema=ATTENDANCE_MASKS_SCHEMA),
+        pl.DataFrame(schema=ATTENDANCE_DAYS_SCHEMA),
+        {},
     )

@@ -15,6 +15,8 @@ from xueji.identity.link import registry_features
 from xueji.identity.residence import empty_residence, link_residence
 from xueji.identity.result import RECORDS_SCHEMA, Identity
 from xueji.identity.spec import attendance_spec, dedupe_spec, residence_spec
+from xueji.io.digest import AttendanceDigest, digest_attendance
+from xueji.io.schema import load_schemas
 
 # Registry columns ``Identity.explain`` shows.
 _EXPLAIN_COLS = (
@@ -33,14 +35,15 @@ _EXPLAIN_COLS = (
 )
 
 
-def resolve_identities(tables: dict[str, pl.LazyFrame], cfg: Config, as_of: date) -> Identity:
+def resolve_identities(
+    tables: dict[str, pl.LazyFrame], cfg: Config, as_of: date, attendance: AttendanceDigest | None = None
+) -> Identity:
     """Resolve who is who across registry, attendance and residence (see ``Identity``).
 
     ``tables`` are the loader's validated lazy frames; ``attendance`` and ``residence``
-    are optional. ``as_of`` is the audit's reference date (identity does not depend on
-    it today; it is part of the interface so a future linker may).
+    are optional. ``attendance`` is the loader's digest of the attendance table (made
+    here from ``tables["attendance"]`` when not given); its day masks end on ``as_of``.
     """
-    del as_of  # identity does not depend on the date yet
     t0 = time.perf_counter()
     reg = tables["registry"].collect()
     feat = registry_features(reg)
@@ -50,12 +53,15 @@ def resolve_identities(tables: dict[str, pl.LazyFrame], cfg: Config, as_of: date
     t1 = time.perf_counter()
 
     if "attendance" in tables:
+        if attendance is None:
+            attendance, _ = digest_attendance(tables["attendance"], load_schemas()["attendance"], as_of)
         att = link_attendance(
-            tables["attendance"],
+            attendance,
             rec,
             attendance_spec(cfg),
             name_min=float(cfg["link_name_min_score"]),
             class_min=float(cfg["link_class_name_min_score"]),
+            count_candidates=False,
         )
     else:
         att = empty_attendance()
@@ -71,7 +77,8 @@ def resolve_identities(tables: dict[str, pl.LazyFrame], cfg: Config, as_of: date
     return Identity(
         records=records,
         attendance_persons=att.persons,
-        attendance=att.attendance,
+        attendance_masks=att.masks,
+        attendance_days=att.days,
         residence_links=res.links,
         registry=reg.select([c for c in _EXPLAIN_COLS if c in reg.columns]),
         candidate_pairs={

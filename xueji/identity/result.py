@@ -33,14 +33,24 @@ ATTENDANCE_PERSONS_SCHEMA: dict[str, pl.DataType] = {
     "evidence": pl.String(),
 }
 
-ATTENDANCE_SCHEMA: dict[str, pl.DataType] = {
-    "_row": pl.Int64(),
+# One row per attendance sighting (``xueji.io.digest``): its attendance person and its
+# masks over its school's last school days up to the as-of date (bit 0 = the latest).
+ATTENDANCE_MASKS_SCHEMA: dict[str, pl.DataType] = {
+    "sid": pl.Int64(),
+    "att_person": pl.Int64(),
+    "school_code": pl.String(),
+    "days": pl.Int64(),
+    "rows_mask": pl.UInt64(),
+    "present_mask": pl.UInt64(),
+    "absent_mask": pl.UInt64(),
+    "undated_rows": pl.Int64(),
+}
+
+# Attendance rows per (school_code, date), every date (nulls: unreadable cells).
+ATTENDANCE_DAYS_SCHEMA: dict[str, pl.DataType] = {
     "school_code": pl.String(),
     "date": pl.Date(),
-    "grade": pl.Int64(),
-    "class_name": pl.String(),
-    "status": pl.String(),
-    "att_person": pl.Int64(),
+    "rows": pl.Int64(),
 }
 
 RESIDENCE_LINKS_SCHEMA: dict[str, pl.DataType] = {
@@ -70,14 +80,16 @@ class Identity:
 
     ``records``: one row per registry row (``_row``, ``person_id``, ``dup_group_id``,
     ``dup_evidence``). ``attendance_persons``: one row per attendance person with the
-    registry record it links to. ``attendance``: the attendance table, lazily, with
-    ``att_person`` added. ``residence_links``: one row per residence row with the
-    record it links to. ``registry`` keeps the registry columns ``explain`` shows.
+    registry record it links to. ``attendance_masks``: one row per attendance sighting
+    with its ``att_person`` and day masks (``ATTENDANCE_MASKS_SCHEMA``);
+    ``attendance_days``: rows per school day — the attendance rows themselves are never
+    held. ``residence_links``: one row per residence row with the record it links to. ``registry`` keeps the registry columns ``explain`` shows.
     """
 
     records: pl.DataFrame
     attendance_persons: pl.DataFrame
-    attendance: pl.LazyFrame
+    attendance_masks: pl.DataFrame
+    attendance_days: pl.DataFrame
     residence_links: pl.DataFrame
     registry: pl.DataFrame = field(default_factory=pl.DataFrame)
     candidate_pairs: dict[str, dict[str, int]] = field(default_factory=dict)

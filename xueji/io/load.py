@@ -1,4 +1,4 @@
-"""Load an input folder: every table validated lazily, every bad cell collected.
+"""Load an input folder: every table validated, every bad cell collected.
 
 files → ``open_table`` (headers) → ``parse_field`` (typed values + messages) →
 ``Inputs``: lazy typed frames for the rules and one ``data_errors`` frame.
@@ -7,17 +7,20 @@ files → ``open_table`` (headers) → ``parse_field`` (typed values + messages)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 from loguru import logger
 
 from xueji.errors import InputError
+from xueji.io.digest import AttendanceDigest, digest_attendance
 from xueji.io.normalise import DTYPES, REQUIRED, plan_field, raw_string
 from xueji.io.readers import RawTable, find_table_file, open_table
 from xueji.io.schema import TableSchema, load_schemas
 
 ROW = "_row"  # 1-based data row number in the source file (header excluded)
+DIGESTED = "attendance"  # the one big table: reduced by its distinct values, never read whole
 
 DATA_ERROR_SCHEMA: dict[str, pl.DataType] = {
     "file": pl.String(),
@@ -50,6 +53,7 @@ class Inputs:
     data_errors: pl.DataFrame
     sources: dict[str, SourceInfo]
     warnings: list[str] = field(default_factory=list)
+    attendance: AttendanceDigest | None = None  # attendance reduced (when supplied)
 
     def has(self, table: str) -> bool:
         """Whether the optional ``table`` was supplied."""
@@ -61,31 +65,45 @@ def empty_data_errors() -> pl.DataFrame:
     return pl.DataFrame(schema=DATA_ERROR_SCHEMA)
 
 
-def _typed(raw: RawTable) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(typed frame with _row, cell errors) for one table, both lazy over one source scan.
+def _typed(raw: RawTable, materialise: bool = False) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(typed frame with _row, cell errors) for one table, both over one source scan."""
+    source = raw.frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    return _typed_rows(source, raw.schema, raw.file, materialise)
+
+
+def _typed_rows(
+    source: pl.LazyFrame, schema: TableSchema, file: str, materialise: bool = False
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(typed frame with _row, cell errors) of ``source`` (raw cells and ``_row``).
 
     The plan is staged (clean text → parse → error code) so each expression runs once
     per cell; the error frame keeps only rows with a non-zero code before it builds
-    any message, which keeps a 60 M-row attendance file in bounded memory.
+    any message. With ``materialise`` the typed values, codes and raw cells are
+    computed once into memory and both frames read them (tables that are read many
+    times); without, both stay plans over the source (attendance, never collected whole).
     """
-    schema = raw.schema
-    source = raw.frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
     dtypes = source.collect_schema()
     plans = [plan_field(f, dtypes[f.name]) for f in schema.fields if f.name in dtypes]
     staged = (
-        source.with_columns([pl_.text.alias(pl_.text_col) for pl_ in plans if pl_.text is not None])
-        .with_columns([pl_.value.alias(pl_.value_col) for pl_ in plans])
-        .with_columns([pl_.code.alias(pl_.code_col) for pl_ in plans])
+        source.with_columns([raw_string(p.field, dtypes[p.field.name]).alias(f"__r_{p.field.name}") for p in plans])
+        .with_columns([p.text.alias(p.text_col) for p in plans if p.text is not None])
+        .with_columns([p.value.alias(p.value_col) for p in plans])
+        .with_columns([p.code.alias(p.code_col) for p in plans])
     )
-    values: list[pl.Expr] = [pl.col(ROW)]
-    planned = {pl_.field.name: pl_ for pl_ in plans}
+    values: list[pl.Expr] = []
+    planned = {p.field.name: p for p in plans}
     for f in schema.fields:
         if f.name in planned:
             values.append(planned[f.name].final)
         else:
             default = pl.lit(f.default, dtype=DTYPES[f.type]) if f.default is not None else pl.lit(None, DTYPES[f.type])
             values.append(default.alias(f.name))
-    typed = staged.select(values)
+    compact = staged.select(
+        pl.col(ROW), *values, *[pl.col(f"__r_{p.field.name}") for p in plans], *[pl.col(p.code_col) for p in plans]
+    )
+    if materialise:
+        compact = compact.collect(engine="streaming").lazy()
+    typed = compact.select(ROW, *[f.name for f in schema.fields])
     if not plans:
         return typed, empty_data_errors().lazy()
 
@@ -98,11 +116,10 @@ def _typed(raw: RawTable) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         schema={"column": pl.String, "code": pl.UInt8, "text": pl.String},
     ).lazy()
     cells = [
-        pl.struct(value=raw_string(pl_.field, dtypes[pl_.field.name]), code=pl.col(pl_.code_col)).alias(pl_.field.name)
-        for pl_ in plans
+        pl.struct(value=pl.col(f"__r_{p.field.name}"), code=pl.col(p.code_col)).alias(p.field.name) for p in plans
     ]
     cell_errors = (
-        staged.filter(pl.any_horizontal([pl.col(pl_.code_col) != 0 for pl_ in plans]))
+        compact.filter(pl.any_horizontal([pl.col(p.code_col) != 0 for p in plans]))
         .select(pl.col(ROW), *cells)
         .unpivot(index=ROW, variable_name="column", value_name="cell")
         .select(
@@ -114,7 +131,7 @@ def _typed(raw: RawTable) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         .filter(pl.col("code") != 0)
         .join(message_table, on=["column", "code"], how="left")
         .select(
-            pl.lit(raw.file).alias("file"),
+            pl.lit(file).alias("file"),
             pl.col(ROW).alias("row"),
             pl.col("column"),
             pl.col("value"),
@@ -151,12 +168,17 @@ def _unique_errors(file: str, schema: TableSchema, typed: pl.LazyFrame) -> list[
     return out
 
 
-def load_inputs(folder: Path) -> Inputs:
+def load_inputs(folder: Path, as_of: date | None = None) -> Inputs:
     """Open, normalise and validate every table in ``folder``.
 
     Raises InputError (exit 2) for a missing folder, a missing required table, an
     unreadable file or missing required columns — before anything is written. Bad
     cells become nulls in the typed frames and rows of ``data_errors``.
+
+    Every table but attendance is read once, into memory: the typed frames are lazy
+    frames over those rows, so the stages that read them again re-parse nothing.
+    Attendance stays a plan over its file and is reduced by ``digest_attendance`` in
+    two streaming passes; ``as_of`` (default: today) is the day its masks end on.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -179,13 +201,19 @@ def load_inputs(folder: Path) -> Inputs:
         )
 
     typed: dict[str, pl.LazyFrame] = {}
-    row_counts: list[pl.LazyFrame] = []
+    row_counts: dict[str, pl.LazyFrame] = {}
     error_plans: list[pl.LazyFrame] = []
     warnings: list[str] = []
     for name, raw in raws.items():
-        frame, cell_errors = _typed(raw)
+        warnings.extend(raw.warnings)
+        if name == DIGESTED:
+            continue
+        try:
+            frame, cell_errors = _typed(raw, materialise=True)
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(f"{raw.file}: could not be read to the end ({str(exc).splitlines()[0]})") from exc
         typed[name] = frame
-        row_counts.append(frame.select(pl.len()))
+        row_counts[name] = frame.select(pl.len())
         error_plans.append(cell_errors)
         error_plans.extend(_unique_errors(raw.file, raw.schema, frame))
         if raw.schema.primary_key:
@@ -195,27 +223,25 @@ def load_inputs(folder: Path) -> Inputs:
             typed[name] = frame.filter(
                 pl.any_horizontal(pl.col(key).is_null()) | (pl.col(ROW) == pl.col(ROW).min().over(key))
             )
-        warnings.extend(raw.warnings)
 
     # Foreign keys: a code that names no row of the referenced table is an error and
-    # unknown. The referenced tables (schools) are small: their codes are collected once
-    # and checked with is_in, which streams where a join over 60 M attendance rows would not.
+    # unknown. The referenced tables (schools) are small: their codes are collected once.
     known_codes: dict[tuple[str, str], pl.Series] = {}
-    for name, raw in raws.items():
+    for raw in raws.values():
+        for _column, ref_table, ref_column in raw.schema.foreign_keys:
+            if ref_table in typed and (ref_table, ref_column) not in known_codes:
+                frame = typed[ref_table].select(pl.col(ref_column).drop_nulls().unique())
+                known_codes[(ref_table, ref_column)] = frame.collect().to_series()
+
+    def fk_errors(name: str, frame: pl.LazyFrame) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
+        """``frame`` with unknown codes nulled, and the errors that name them."""
+        raw, found = raws[name], []
         for column, ref_table, ref_column in raw.schema.foreign_keys:
-            if ref_table not in typed:
+            if (ref_table, ref_column) not in known_codes:
                 continue
-            ref = (ref_table, ref_column)
-            if ref not in known_codes:
-                try:
-                    known_codes[ref] = typed[ref_table].select(pl.col(ref_column).drop_nulls().unique()).collect().to_series()
-                except pl.exceptions.PolarsError as exc:
-                    raise InputError(f"{raws[ref_table].file}: could not be read ({str(exc).splitlines()[0]})") from exc
-            known = pl.col(column).is_in(known_codes[ref].implode())
-            error_plans.append(
-                typed[name]
-                .filter(pl.col(column).is_not_null() & ~known)
-                .select(
+            known = pl.col(column).is_in(known_codes[(ref_table, ref_column)].implode())
+            found.append(
+                frame.filter(pl.col(column).is_not_null() & ~known).select(
                     pl.lit(raw.file).alias("file"),
                     pl.col(ROW).alias("row"),
                     pl.lit(column).alias("column"),
@@ -223,17 +249,51 @@ def load_inputs(folder: Path) -> Inputs:
                     (pl.lit("'") + pl.col(column) + pl.lit(f"' is not in {raws[ref_table].file}")).alias("message"),
                 )
             )
-            typed[name] = typed[name].with_columns(pl.when(known).then(pl.col(column)).alias(column))
+            frame = frame.with_columns(pl.when(known).then(pl.col(column)).alias(column))
+        return frame, found
 
+    for name in list(typed):
+        typed[name], found = fk_errors(name, typed[name])
+        error_plans.extend(found)
+
+    digest: AttendanceDigest | None = None
+    if DIGESTED in raws:
+        raw = raws[DIGESTED]
+        rows_frame, _ = _typed(raw)
+        typed[DIGESTED], _ = fk_errors(DIGESTED, rows_frame)
+        known = {
+            column: known_codes[(ref_table, ref_column)]
+            for column, ref_table, ref_column in raw.schema.foreign_keys
+            if (ref_table, ref_column) in known_codes
+        }
+
+        def check_rows(rows: pl.DataFrame, raw: RawTable = raw) -> pl.DataFrame:
+            source = rows.lazy().with_columns(pl.col(ROW).cast(pl.Int64))
+            checked, errors = _typed_rows(source, raw.schema, raw.file)
+            _, found = fk_errors(raw.schema.name, checked)
+            return pl.concat([errors, *found], how="vertical").collect()
+
+        try:
+            digest, bad_cells = digest_attendance(raw.frame, raw.schema, as_of or date.today(), known, check_rows)
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(f"{raw.file}: could not be read to the end ({str(exc).splitlines()[0]})") from exc
+        if bad_cells is not None:
+            error_plans.append(bad_cells.lazy())
+
+    names = list(row_counts)
     try:
-        counts_and_errors = pl.collect_all(
-            [*row_counts, pl.concat(error_plans, how="vertical")],
-            engine="streaming",
+        collected = pl.collect_all(
+            [*(typed[n] for n in names), *(row_counts[n] for n in names), pl.concat(error_plans, how="vertical")]
         )
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"{folder}: an input file could not be read to the end ({str(exc).splitlines()[0]})") from exc
-    counts = {name: int(df.item()) for name, df in zip(typed, counts_and_errors, strict=False)}
-    data_errors = counts_and_errors[-1].cast(DATA_ERROR_SCHEMA).sort("file", "row", "column")  # type: ignore[arg-type]
+    counts: dict[str, int] = {}
+    for i, n in enumerate(names):
+        typed[n] = collected[i].lazy()
+        counts[n] = int(collected[len(names) + i].item())
+    if digest is not None:
+        counts[DIGESTED] = digest.rows
+    data_errors = collected[-1].cast(DATA_ERROR_SCHEMA).sort("file", "row", "column")  # type: ignore[arg-type]
 
     sources = {
         name: SourceInfo(name, raw.path, raw.format, raw.encoding, raw.header_languages, counts[name], tuple(raw.unknown_headers))
@@ -248,7 +308,7 @@ def load_inputs(folder: Path) -> Inputs:
         ", ".join(f"{n} {c:,}" for n, c in counts.items()),
         data_errors.height,
     )
-    return Inputs(folder, typed, data_errors, sources, warnings)
+    return Inputs(folder, typed, data_errors, sources, warnings, attendance=digest)
 
 
 def format_data_error(row: dict[str, object], schemas: dict[str, TableSchema] | None = None) -> str:

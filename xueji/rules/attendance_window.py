@@ -5,20 +5,18 @@ Contract §3: a school's *school days* are the dates in its attendance rows; its
 *has attendance* when it has rows in the window; a person *attends* school A when
 linked present or late on at least ``attends_min_days`` of A's window days.
 
-The attendance table (60 M rows in a city) is read in two streaming passes, whatever
-the number of rules: the first finds each school's window days (a small table); the
-second maps each row to its day's bit and folds every attendance person into three
-64-bit masks — days with any row, days present or late, days absent. A mask is exact
-where a sum would not be (a day recorded twice is still one day), and the masks of two
-attendance persons of one registry person combine with a bitwise OR, so the counts and
-the longest absence streak over a *person's* rows come from a few million small
-integers instead of a sorted copy of the attendance table.
+The rules never read attendance rows. The loader's digest (``xueji.io.digest``) has
+already folded them, per sighting, into three 64-bit masks over the school's last 64
+school days up to the as-of date — days with any row, days present or late, days
+absent — and identity attached each sighting to its attendance person. Here the
+masks are cut to the window (its ``n`` low bits) and combined per attendance person
+and per registry person with a bitwise OR: a mask is exact where a sum would not be (a
+day recorded twice is still one day), and the counts and the longest absence streak
+come from a few million small integers.
 
-Why eager: the reduction is the one expensive input every attendance rule shares, and
-Polars' common-subplan elimination did not reliably share it between the rules' plans
-(measured: the attendance plan ran once per rule inside one ``collect_all``). So the
-shared builders run it here, once, on the streaming engine (memory stays bounded: no
-pass holds the rows), and hand the rules small frames to plan on.
+Why eager: these frames are shared by several rules, and Polars' common-subplan
+elimination did not reliably share a plan between the rules' plans, so the shared
+builders compute them here, once, and hand the rules small frames to plan on.
 """
 
 from __future__ import annotations
@@ -28,13 +26,11 @@ from collections.abc import Callable
 import polars as pl
 
 from xueji.errors import ConfigError
+from xueji.io.digest import HORIZON_DAYS
 from xueji.rules.base import AuditContext
 
-PRESENT = ("present", "late")
-ABSENT = "absent"
-
-# One bit per window day: the window is at most this many school days.
-MAX_WINDOW_DAYS = 64
+# One bit per window day: the window is at most the digest's horizon.
+MAX_WINDOW_DAYS = HORIZON_DAYS
 
 _BITS = {i: 1 << i for i in range(MAX_WINDOW_DAYS)}
 _MASKS = ("rows_mask", "present_mask", "absent_mask")
@@ -64,20 +60,11 @@ def materialised(
     return result
 
 
-def _rows(ctx: AuditContext) -> pl.LazyFrame:
-    # Rows up to the as-of date, and rows whose date is unreadable (kept: they are
-    # somebody's rows, perhaps in the window — unknown, never evidence of absence).
-    return ctx.identity.attendance.select("school_code", "date", "status", "att_person").filter(
-        pl.col("school_code").is_not_null()
-        & (pl.col("date").is_null() | (pl.col("date") <= ctx.as_of))
-    )
-
-
 def _window_days(ctx: AuditContext) -> pl.LazyFrame:
     n = window_days_setting(ctx)
     return (
-        _rows(ctx)
-        .filter(pl.col("date").is_not_null())
+        ctx.identity.attendance_days.lazy()
+        .filter(pl.col("school_code").is_not_null() & pl.col("date").is_not_null() & (pl.col("date") <= ctx.as_of))
         .group_by("school_code", "date")
         .agg()
         # Dates are distinct within a school, so rank 1 is its latest school day.
@@ -116,31 +103,18 @@ def school_windows(ctx: AuditContext) -> pl.LazyFrame:
 
 
 def _person_masks(ctx: AuditContext) -> pl.LazyFrame:
-    bit = pl.col("bit").fill_null(0)
-    zero = pl.lit(0, pl.UInt64)
+    # The digest's bit i is the school's i-th latest school day, as here: the window is
+    # its n low bits. Undated rows (unreadable date) are counted apart.
+    window = pl.lit((1 << window_days_setting(ctx)) - 1, pl.UInt64)
     masks = (
-        _rows(ctx)
-        .filter(pl.col("att_person").is_not_null())
-        .join(
-            window_days(ctx).select("school_code", "date", "bit"),
-            on=["school_code", "date"],
-            how="left",
-        )
-        # Rows on a window day of their own school, and undated rows (counted apart).
-        .filter(pl.col("bit").is_not_null() | pl.col("date").is_null())
-        .with_columns(
-            # A row whose status is unreadable (null) still is a row of that day, but it
-            # is neither present nor absent: unknown never counts towards a finding.
-            pl.when(pl.col("status").is_in(PRESENT)).then(bit).otherwise(zero).alias("_present"),
-            pl.when(pl.col("status") == ABSENT).then(bit).otherwise(zero).alias("_absent"),
-        )
+        ctx.identity.attendance_masks.lazy()
+        .filter(pl.col("att_person").is_not_null() & pl.col("school_code").is_not_null())
         .group_by("att_person")
         .agg(
-            bit.bitwise_or().alias("rows_mask"),
-            pl.col("_present").bitwise_or().alias("present_mask"),
-            pl.col("_absent").bitwise_or().alias("absent_mask"),
-            pl.col("date").is_null().sum().cast(pl.Int64).alias("undated_rows"),
+            *((pl.col(m) & window).bitwise_or().alias(m) for m in _MASKS),
+            pl.col("undated_rows").sum().cast(pl.Int64),
         )
+        .filter((pl.col("rows_mask") != 0) | (pl.col("undated_rows") > 0))
     )
     persons = ctx.identity.attendance_persons.lazy().select(
         "att_person", "school_code", "person_id"
