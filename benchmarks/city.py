@@ -140,9 +140,9 @@ def worker_breakdown(data: Path, ray_workers: int) -> dict[str, Any]:
     clock = StageClock()
     cfg = load_config(None)
     with clock.stage("load"):
-        inputs = load_inputs(data)
+        inputs = load_inputs(data, as_of=AS_OF)
     with clock.stage("link"):
-        identity = resolve_identities(inputs.tables, cfg, AS_OF)
+        identity = resolve_identities(inputs.tables, cfg, AS_OF, attendance=inputs.attendance)
     rules, _ = select_rules(inputs.tables, None, False)
     ctx = build_context(inputs.tables, AS_OF, cfg, identity)
     for family in FAMILIES:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -185,6 +186,8 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
     """Audit ``options.data_dir`` and write its run folder; see the module docstring."""
     progress = progress or LogProgress()
     buffer = _LogBuffer()
+    stack = ExitStack()  # the Ray session, when --engine ray
+    executor: Any = None
     file_sink: int | None = None
     folder: RunFolder | None = None
     engine: Engine | None = None
@@ -220,8 +223,21 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
         progress.start("link")
         t = time.perf_counter()
         from xueji.identity import resolve_identities
+        from xueji.identity.dedupe import dedupe_registry
 
-        identity = resolve_identities(inputs.tables, cfg, as_of, attendance=inputs.attendance)
+        if options.engine == "ray":
+            # One cluster session for the whole audit: duplicate detection over hash
+            # partitions of blocking components now, the rules per county below.
+            from xueji.distributed import RayExecutor, RayOptions
+
+            executor = stack.enter_context(RayExecutor(options=RayOptions(address=options.ray_address)))
+        identity = resolve_identities(
+            inputs.tables,
+            cfg,
+            as_of,
+            attendance=inputs.attendance,
+            dedupe=executor.dedupe if executor is not None else dedupe_registry,
+        )
         timings["link"] = time.perf_counter() - t
         persons = identity.attendance_persons
         linked = int(persons["record_row"].is_not_null().sum()) if persons.height else 0
@@ -249,13 +265,11 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
                 logger.info("rule {}: {}", st.code, st.note)
         snapshot_plan = inputs.tables["registry"].select("student_no", "school_code", "status")
         cov = summary.coverage_plans(ctx)
-        if options.engine == "ray":
+        if executor is not None:
             # Same context, same rules: the executor cuts them per county and returns
             # exactly what evaluate_rules returns (tests/test_ray_executor.py).
-            from xueji.distributed import RayExecutor, RayOptions
-
-            with RayExecutor(options=RayOptions(address=options.ray_address)) as executor:
-                found, errors, extra = executor.evaluate_rules(ctx, rules, [snapshot_plan, *cov])
+            found, errors, extra = executor.evaluate_rules(ctx, rules, [snapshot_plan, *cov])
+            stack.close()  # the cluster is not needed for writing
         else:
             found, errors, extra = evaluate_rules(ctx, rules, [snapshot_plan, *cov])
         snapshot = extra[0]
@@ -370,6 +384,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
             folder.abort()
         raise
     finally:
+        stack.close()
         progress.close()
         buffer.close()
         if engine is not None:

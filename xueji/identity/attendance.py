@@ -16,6 +16,7 @@ The 60-million-row table itself is never read here: the loader's attendance dige
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import polars as pl
@@ -357,6 +358,14 @@ def link_attendance(
     before linking — a diagnostic that costs seconds on a city, which the nightly audit
     skips (it logs the pairs each stage scored instead).
     """
+    clock, stages = time.perf_counter(), {}
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        stages[stage] = now - clock
+        clock = now
+
     digest, mapping, persons, variants = prepare_attendance(attendance, records.select("name", "name_key", "pinyin"))
     sides = _Sides(variants.select(list(_VARIANT_COLS)), records.select(list(_RECORD_COLS)), spec)
     var, rec, keys, full = sides.var, sides.rec, sides.keys, sides.full
@@ -365,6 +374,7 @@ def link_attendance(
         counts = sides.counts()
         log_counts(spec.name, counts, var.height)
     scored_pairs: dict[str, int] = {}
+    lap("prepare")
 
     def scored(pairs: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
         scored_pairs["exact_id"] = pairs.height
@@ -386,6 +396,7 @@ def link_attendance(
     pairs = block_pairs(full, rec, keys["exact_id"], "_v", "_row")
     c = scored(pairs, full).filter(pl.col("id_number") == "exact")
     links.append(_choose(c, "exact_id", claimed, one_to_one_fuzzy=False))
+    lap("exact_id")
     # 2. masked ID + name
     mframes = []
     mkey = keys["masked_id"]
@@ -424,6 +435,7 @@ def link_attendance(
             & (pl.col("decisive").is_null())
         )
         links.append(_choose(c, "masked_id_name", claimed, one_to_one_fuzzy=False))
+    lap("masked_id_name")
     # 3–4. names within the class, then within the school
     for stage, block, floor in (
         ("name_in_class", ("school_code", "grade", "class_name"), class_min),
@@ -457,6 +469,7 @@ def link_attendance(
             pl.col("decisive").is_null() & (pl.col("match_weight") >= spec.threshold)
         )
         links.append(_choose(c, stage, claimed, one_to_one_fuzzy=True))
+        lap(stage)
 
     linked = pl.concat(links)
     main_v = variants.filter("is_main").select("att_person", pl.col("_v").alias("_main_v"))
@@ -497,12 +510,15 @@ def link_attendance(
         .cast(pl.Schema(ATTENDANCE_PERSONS_SCHEMA))
         .sort("att_person")
     )
+    lap("assemble")
     by_method = out.group_by("method").len().sort("method").rows()
     logger.info(
         f"identity attendance: {out.height:,} persons; "
         + ", ".join(f"{m} {n:,}" for m, n in by_method)
         + "; pairs scored: "
         + ", ".join(f"{k} {n:,}" for k, n in scored_pairs.items())
+        + "; seconds: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
     )
     masks = (
         digest.sightings.join(mapping.rename({"_sight": "sid"}), on="sid", how="left")

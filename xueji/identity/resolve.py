@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -10,11 +11,11 @@ from loguru import logger
 
 from xueji.config import Config
 from xueji.identity.attendance import empty_attendance, link_attendance
-from xueji.identity.dedupe import dedupe_registry
+from xueji.identity.dedupe import DedupeResult, dedupe_registry
 from xueji.identity.link import registry_features
 from xueji.identity.residence import empty_residence, link_residence
 from xueji.identity.result import RECORDS_SCHEMA, Identity
-from xueji.identity.spec import attendance_spec, dedupe_spec, residence_spec
+from xueji.identity.spec import LinkSpec, attendance_spec, dedupe_spec, residence_spec
 from xueji.io.digest import AttendanceDigest, digest_attendance
 from xueji.io.schema import load_schemas
 
@@ -35,19 +36,29 @@ _EXPLAIN_COLS = (
 )
 
 
+# How registry records are deduplicated: ``dedupe_registry`` itself, or an executor's
+# partitioned equivalent (``RayExecutor.dedupe``), which gives the same result.
+Dedupe = Callable[[pl.DataFrame, LinkSpec], DedupeResult]
+
+
 def resolve_identities(
-    tables: dict[str, pl.LazyFrame], cfg: Config, as_of: date, attendance: AttendanceDigest | None = None
+    tables: dict[str, pl.LazyFrame],
+    cfg: Config,
+    as_of: date,
+    attendance: AttendanceDigest | None = None,
+    dedupe: Dedupe = dedupe_registry,
 ) -> Identity:
     """Resolve who is who across registry, attendance and residence (see ``Identity``).
 
     ``tables`` are the loader's validated lazy frames; ``attendance`` and ``residence``
     are optional. ``attendance`` is the loader's digest of the attendance table (made
     here from ``tables["attendance"]`` when not given); its day masks end on ``as_of``.
+    ``dedupe`` runs the registry's duplicate detection (``--engine ray``: on a cluster).
     """
     t0 = time.perf_counter()
     reg = tables["registry"].collect()
     feat = registry_features(reg)
-    dup = dedupe_registry(feat, dedupe_spec(cfg))
+    dup = dedupe(feat, dedupe_spec(cfg))
     records = dup.records.cast(pl.Schema(RECORDS_SCHEMA))
     rec = feat.join(records.select("_row", "person_id"), on="_row", how="left")
     t1 = time.perf_counter()
