@@ -99,11 +99,32 @@ def _with_name_keys(sightings: pl.DataFrame, known: pl.DataFrame | None) -> pl.D
     return sightings.join(keys, on="name", how="left")
 
 
+def _with_id_state(sightings: pl.DataFrame, known: pl.DataFrame | None) -> pl.DataFrame:
+    """``sightings`` with ``id_state``; numbers the registry already checked (``known``:
+    id_number, id_state) are looked up — a full number in attendance is usually one of
+    the registry's, and the GB 11643 check is the costly part."""
+    if known is None or "id_state" not in known.columns or "id_type" not in known.columns:
+        return sightings.with_columns(id_state(pl.col("id_number")).alias("id_state"))
+    # Only resident-ID verdicts carry over: the registry may know a number as another
+    # document type, which attendance cannot tell.
+    resident = pl.col("id_type").fill_null("resident_id") == "resident_id"
+    checked = (
+        known.filter(pl.col("id_state").is_in(["valid", "invalid"]) & resident)
+        .select("id_number", "id_state")
+        .unique("id_number")
+    )
+    out = sightings.join(checked, on="id_number", how="left")
+    todo = pl.col("id_state").is_null() & pl.col("id_number").is_not_null()
+    # Split, not when/then: Polars would run the check on every row either way.
+    fresh = out.filter(todo).with_columns(id_state(pl.col("id_number")).alias("id_state"))
+    return pl.concat([out.filter(~todo), fresh])
+
+
 def _persons(
     sightings: pl.DataFrame, known_names: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(sighting → att_person, persons, variants) from the distinct sightings."""
-    s = _with_name_keys(sightings, known_names).with_columns(id_state(pl.col("id_number")).alias("id_state"))
+    s = _with_id_state(_with_name_keys(sightings, known_names), known_names)
     person_key = (
         pl.when(pl.col("local_id").is_not_null())
         .then(
@@ -130,7 +151,7 @@ def _persons(
     s = s.with_columns(pl.col("_pkey").rank("dense").cast(pl.Int64).alias("att_person"))
     # The main sighting of a person: the one seen on most days.
     s = s.sort("att_person", "days", "_sight", descending=[False, True, False]).with_columns(
-        (pl.int_range(pl.len()).over("att_person") == 0).alias("_main")
+        (pl.col("att_person") != pl.col("att_person").shift(1)).fill_null(True).alias("_main")
     )
     best_id = (
         s.filter(pl.col("id_number").is_not_null())
@@ -281,7 +302,8 @@ def prepare_attendance(
 ) -> tuple[AttendanceDigest, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(digest, sighting → att_person, persons, variants) from the attendance digest's
     distinct sightings: the rows themselves are never read here. ``known_names``: name
-    keys already computed (name, name_key, pinyin)."""
+    keys and ID checks already computed (the registry's name, name_key, pinyin,
+    id_number, id_state, id_type)."""
     digest = as_digest(attendance)
     sightings = digest.sightings.select(*SIGHTING, "days", pl.col("sid").alias("_sight"))
     mapping, persons, variants = _persons(sightings, known_names)
@@ -366,7 +388,10 @@ def link_attendance(
         stages[stage] = now - clock
         clock = now
 
-    digest, mapping, persons, variants = prepare_attendance(attendance, records.select("name", "name_key", "pinyin"))
+    known = records.select([c for c in ("name", "name_key", "pinyin", "id_number", "id_state", "id_type") if c in records.columns])
+    if "id_type" not in known.columns:
+        known = known.drop("id_state", strict=False)  # a verdict carries over only with its document type
+    digest, mapping, persons, variants = prepare_attendance(attendance, known)
     sides = _Sides(variants.select(list(_VARIANT_COLS)), records.select(list(_RECORD_COLS)), spec)
     var, rec, keys, full = sides.var, sides.rec, sides.keys, sides.full
     counts: dict[str, int] = {}

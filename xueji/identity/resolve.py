@@ -61,6 +61,9 @@ def resolve_identities(
     dup = dedupe(feat, dedupe_spec(cfg))
     records = dup.records.cast(pl.Schema(RECORDS_SCHEMA))
     rec = feat.join(records.select("_row", "person_id"), on="_row", how="left")
+    if "id_type" in reg.columns:
+        # The document type travels with the ID check, so attendance can reuse the check.
+        rec = rec.join(reg.select("_row", "id_type"), on="_row", how="left")
     t1 = time.perf_counter()
 
     if "attendance" in tables:
