@@ -15,10 +15,12 @@ Each measured run is its own process, so peak RSS is that run's own:
 
 1. the **I/O floor** of the input folder (every table read once through the project's
    readers, one group-by per table, streaming engine), in a fresh process;
-2. the **full audit** — ``run_audit`` exactly as ``xueji audit`` runs it, into a fresh
-   SQLite database — with wall and CPU seconds and peak RSS per stage (load, link,
-   rules, write) and for the whole process (imports and the workflow registry refresh
-   after the write included).
+2. the **full audit** — ``run_audit`` exactly as ``xueji audit`` runs it — with wall
+   and CPU seconds and peak RSS per stage (load, link, rules, write) and for the whole
+   process (imports and the workflow registry refresh after the write included). The
+   measured runs are *later nights*: each starts from a copy of the SQLite database of
+   one first-night run (reported apart), so it compares with a previous run and
+   updates the registry view as every night but the first does.
 
 Figures are medians of ``--runs`` runs; the ratio to the I/O floor is taken run by run
 (floor and audit back to back, under the same machine load). A separate **breakdown**
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -111,7 +114,7 @@ def worker_audit(data: Path, out: Path, engine: str) -> dict[str, Any]:
     from xueji.audit import AuditOptions, run_audit
 
     wall0, cpu0 = time.perf_counter(), cpu_seconds()
-    db = f"sqlite:///{out.parent / (out.name + '.db')}"
+    db = f"sqlite:///{_db(out)}"
     clock = StageClock()
     result = run_audit(AuditOptions(data_dir=data, out=out, as_of=AS_OF, db_url=db, engine=engine), clock)
     return {
@@ -179,11 +182,15 @@ def audit_wall(doc: dict[str, Any]) -> float:
     return sum(_stage(doc, s) for s in ("load", "link", "rules", "write"))
 
 
-def print_size(size: int, rows: dict[str, int], runs: list[dict[str, Any]]) -> dict[str, float]:
+def print_size(size: int, rows: dict[str, int], runs: list[dict[str, Any]], first: dict[str, Any]) -> dict[str, float]:
     """One size's table of runs and its medians."""
     print(
         f"\n== {size:,} students: {rows['registry']:,} records, {rows['schools']:,} schools, "
         f"{rows['attendance']:,} attendance rows, {rows['residence']:,} residence rows"
+    )
+    print(
+        f"  first night (fresh database, every student imported): audit {audit_wall(first):.1f} s, "
+        f"process {first['wall']:.1f} s, peak {first['peak_rss_mb']:.0f} MB; the runs below are later nights"
     )
     head = f"{'run':>3} {'loadavg':>7} {'floor':>6} {'load':>6} {'link':>6} {'rules':>6} {'write':>6} {'audit':>7} {'×floor':>6} {'cpu':>6} {'process':>7} {'peakMB':>7}"
     print(head)
@@ -201,6 +208,7 @@ def print_size(size: int, rows: dict[str, int], runs: list[dict[str, Any]]) -> d
         "process_wall": median([r["audit"]["wall"] for r in runs]),
         "floor": median([r["floor"]["wall"] for r in runs]),
         "floor_ratio": median([audit_wall(r["audit"]) / r["floor"]["wall"] for r in runs]),
+        "process_floor_ratio": median([r["audit"]["wall"] / r["floor"]["wall"] for r in runs]),
         "peak_rss_mb": median([r["audit"]["peak_rss_mb"] for r in runs]),
         "loadavg": median([r["audit"]["load"] for r in runs]),
     }
@@ -261,8 +269,9 @@ def print_targets(medians: dict[int, dict[str, float]], rows: dict[int, dict[str
     m = medians[1_000_000]
     print("\n== targets at 1M (medians)")
     print(f"  audit wall  {m['audit_wall']:7.1f} s   target ≤ {TARGETS['wall_s']:.0f} s   (load avg {m['loadavg']:.1f})")
+    print(f"  process     {m['process_wall']:7.1f} s   (the whole `xueji audit`: imports, registry view refresh)")
     print(f"  peak RSS    {m['peak_rss_mb']:7.0f} MB  target ≤ {TARGETS['rss_mb']:.0f} MB")
-    print(f"  × I/O floor {m['floor_ratio']:7.1f}     target ≤ {TARGETS['floor_ratio']:.0f}")
+    print(f"  × I/O floor {m['floor_ratio']:7.1f}     target ≤ {TARGETS['floor_ratio']:.0f}   (process: ×{m['process_floor_ratio']:.1f})")
     small = min(medians)
     if small != 1_000_000:
         growth = (m["audit_wall"] / rows[1_000_000]["registry"]) / (medians[small]["audit_wall"] / rows[small]["registry"])
@@ -326,15 +335,22 @@ def main() -> None:
     for size in args.sizes:
         data = dataset(size, args.days, args.seed, args.workdir)
         rows[size] = counts(data)
+        # The first night imports every student into a fresh database; every later night
+        # has a previous run to compare with and a registry view to update. The measured
+        # runs are later nights: each starts from a copy of the first night's database.
+        first_out = args.workdir / "runs" / f"{size}-first"
+        _clean(first_out)
+        first = _worker(["audit", "--data", str(data), "--out", str(first_out)])
         runs = []
         for i in range(args.runs):
             out = args.workdir / "runs" / f"{size}-local-{i}"
             _clean(out)
+            shutil.copyfile(_db(first_out), _db(out))
             floor = _worker(["floor", "--data", str(data)])
             audit = _worker(["audit", "--data", str(data), "--out", str(out)])
             runs.append({"floor": floor, "audit": audit})
-        medians[size] = print_size(size, rows[size], runs)
-        entry: dict[str, Any] = {"rows": rows[size], "runs": runs, "median": medians[size]}
+        medians[size] = print_size(size, rows[size], runs, first)
+        entry: dict[str, Any] = {"rows": rows[size], "first_night": first, "runs": runs, "median": medians[size]}
         if not args.no_breakdown:
             entry["breakdown"] = _worker(["breakdown", "--data", str(data), *(["--ray", "--ray-workers", str(args.ray_workers)] if args.ray else [])])
             print_breakdown(entry["breakdown"])
@@ -375,12 +391,14 @@ def _tree() -> str:
     return tree
 
 
-def _clean(run_dir: Path) -> None:
-    import shutil
+def _db(run_dir: Path) -> Path:
+    """The SQLite database a worker's audit into ``run_dir`` uses."""
+    return run_dir.parent / (run_dir.name + ".db")
 
+
+def _clean(run_dir: Path) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
-    db = run_dir.parent / (run_dir.name + ".db")
-    db.unlink(missing_ok=True)
+    _db(run_dir).unlink(missing_ok=True)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
 
 
