@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # States that end a transfer; every other state is open (see xueji.workflow.chain).
@@ -37,18 +37,24 @@ class School(SQLModel, table=True):
 
 
 class Student(SQLModel, table=True):
-    """One registry record: the current view, replaced school by school on each import.
+    """One registry record: the current view, refreshed school by school on each import.
 
     A student number may appear at two schools (a duplicate record), so the key is
-    (student_no, school_code). ``res_*`` columns come from the residence table of the
-    same import, joined on id_number; they are empty when that person was not found.
+    (student_no, school_code); its unique index also serves lookups by student_no
+    alone. ``res_*`` columns come from the residence table of the same import, joined
+    on id_number; they are empty when that person was not found.
+
+    ``row_hash`` is the fingerprint the import computed of the row it wrote (see
+    ``xueji.workflow.registry``), so the next import rewrites only the rows that
+    changed. Any other UPDATE clears it (a trigger, migration 0004), and other writers
+    leave it empty: an empty fingerprint only means "rewrite this row next time".
     """
 
     __tablename__ = "students"
     __table_args__ = (UniqueConstraint("student_no", "school_code", name="uq_students_no_school"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    student_no: str = Field(index=True)
+    student_no: str
     school_code: str = Field(index=True)
     id_number: str | None = None
     name: str | None = None
@@ -60,6 +66,7 @@ class Student(SQLModel, table=True):
     res_hukou_area_code: str | None = None
     res_residence_area_code: str | None = None
     res_hukou_moved_in_date: date | None = None
+    row_hash: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class RegistryImport(SQLModel, table=True):
