@@ -11,6 +11,7 @@ from xueji.identity.names import (
     name_score_matrix,
     name_score_pairs,
     same_name_or_homophone,
+    with_name_keys,
 )
 
 
@@ -99,6 +100,19 @@ def test_same_name_or_homophone() -> None:
         pl.Series(["張 偉", "张玮", "张华", "阿依古麗.買買提", "张伟"]),
     )
     assert got.to_list() == [True, True, False, True, None]
+
+
+def test_known_name_keys_give_the_same_keys() -> None:
+    frame = pl.DataFrame({"_row": [1, 2, 3, 4, 5], "name": ["張偉", "张伟", None, "单伟", "阿依古丽·买买提"]})
+    known = with_name_keys(pl.DataFrame({"name": ["张伟", "单伟", "李四"]}))
+    assert with_name_keys(frame, known=known).equals(with_name_keys(frame))
+
+
+def test_known_names_are_looked_up_not_converted() -> None:
+    frame = pl.DataFrame({"name": ["张伟", "張偉"]})
+    known = pl.DataFrame({"name": ["张伟"], "name_key": ["known"], "pinyin": ["known"]})
+    out = with_name_keys(frame, known=known)
+    assert out["name_key"].to_list() == ["known", "张伟"]
 
 
 def test_similarity_levels() -> None:

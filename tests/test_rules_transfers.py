@@ -81,6 +81,20 @@ SNAPSHOT_CASES: list[tuple[str, list[dict[str, Any]], pl.DataFrame, pl.DataFrame
     ("previously graduated", [MOVED], _snapshot((SNO, A, "graduated")), _completed(), []),
     ("now inactive at B", [MOVED | {"status": "dropped"}], _snapshot((SNO, A, "enrolled")), _completed(), []),
     ("a second active record appears at B", [MOVED, record(1, school_code=A)], _snapshot((SNO, A, "enrolled")), _completed(), [B]),
+    (
+        "was at A and B, now at B and C",
+        [MOVED, record(1, school_code=C)],
+        _snapshot((SNO, A, "enrolled"), (SNO, B, "enrolled")),
+        _completed(),
+        [C],
+    ),
+    (
+        "was at A and B, completed B to C",
+        [MOVED, record(1, school_code=C)],
+        _snapshot((SNO, A, "enrolled"), (SNO, B, "enrolled")),
+        _completed((B, C, date(2026, 11, 2))),
+        [],
+    ),
 ]
 
 
@@ -96,6 +110,14 @@ def test_unapproved_transfer_against_previous_snapshot(
     if schools:
         assert json.loads(out["evidence"][0])["source"] == "snapshot"
         assert "与上次审计的学籍快照相比" in out["detail"][0]
+
+
+def test_a_snapshot_change_names_the_first_earlier_school() -> None:
+    tables = typed_tables(schools=SCHOOLS, registry=[MOVED, record(1, school_code=C)])
+    previous = _snapshot((SNO, B, "enrolled"), (SNO, A, "suspended"))
+    out = run_rules(tables, AS_OF, codes=["UNAPPROVED_TRANSFER"], previous_registry=previous)
+    assert out.select("student_no", "school_code").rows() == [(SNO, C)]
+    assert json.loads(out["evidence"][0])["from_school_code"] == A
 
 
 def test_a_change_seen_in_both_sources_is_one_finding() -> None:

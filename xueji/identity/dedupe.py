@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import polars as pl
 from loguru import logger
 
-from xueji.identity.link import add_pair_scores, block_pairs, count_pairs, log_counts, pair_frame
-from xueji.identity.spec import LinkSpec
+from xueji.identity.link import add_pair_scores, log_counts, pair_frame
+from xueji.identity.spec import BlockingKey, LinkSpec
 
 _PAIR_COLS = (
     "_row",
@@ -98,13 +98,52 @@ def _guarded_clusters(base: pl.DataFrame, edges: pl.DataFrame) -> tuple[pl.DataF
     ), refused
 
 
+def _key_pairs(
+    feat: pl.DataFrame, key: BlockingKey, seen: dict[tuple[str, ...], pl.DataFrame]
+) -> tuple[pl.DataFrame, int]:
+    """(pairs ``_i`` < ``_j`` agreeing on ``key``, the candidate pairs ``count_pairs``
+    counts) from one join. When both sides of the key are the same columns, only rows
+    whose value occurs twice can pair: a window finds them, and the self-join is of a few
+    thousand rows, not of the registry. ``seen`` keeps those rows per key (the ID number's
+    are read again by ``dedupe_registry``)."""
+    lcols, rcols = list(key.left), list(key.right)
+    known = pl.all_horizontal([pl.col(c).is_not_null() for c in lcols])
+    if key.left == key.right:
+        lk = feat.select("_row", *lcols).filter(known).filter(pl.len().over(lcols) >= 2)
+        seen[key.left] = lk
+        sizes = lk.group_by(lcols).agg(pl.len().cast(pl.Int64).alias("_n"))
+        count = int(sizes.select((pl.col("_n") * (pl.col("_n") - 1) // 2).sum()).item() or 0)
+        rk = lk.select(pl.col("_row").alias("_rid"), *rcols)
+    else:
+        lk = feat.select("_row", *lcols).filter(known)
+        rk = feat.select(pl.col("_row").alias("_rid"), *rcols).filter(
+            pl.all_horizontal([pl.col(c).is_not_null() for c in rcols])
+        )
+        count = -1
+    joined = lk.join(rk, left_on=lcols, right_on=rcols, how="inner")
+    if count < 0:
+        count = joined.height
+    pairs = (
+        joined.filter(pl.col("_row") != pl.col("_rid"))
+        .select(
+            pl.min_horizontal("_row", "_rid").alias("_i"),
+            pl.max_horizontal("_row", "_rid").alias("_j"),
+        )
+        .unique()
+    )
+    return pairs, count
+
+
 def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
     """Cluster registry records into persons (see the module docstring)."""
     n = feat.height
-    counts = {key.name: count_pairs(feat, None, key) for key in spec.blocking}
+    rows = feat.select("_row")
+    seen: dict[tuple[str, ...], pl.DataFrame] = {}
+    blocked = {key.name: _key_pairs(feat, key, seen) for key in spec.blocking}
+    counts = {name: count for name, (_, count) in blocked.items()}
     log_counts(spec.name, counts, n)
 
-    frames = [block_pairs(feat, None, key, "_row", "_row") for key in spec.blocking]
+    frames = [frame for frame, _ in blocked.values()]
     pairs = (
         pl.concat(frames).unique()
         if frames
@@ -118,8 +157,25 @@ def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
     matches = scored.filter("is_match")
     logger.info(f"identity {spec.name}: {scored.height:,} pairs scored, {matches.height:,} match")
 
+    # Only records that share an ID number or are in a matching pair can belong to a
+    # person of several records; every other record is a person of its own (person_id =
+    # its _row, no group). The clusters are worked out on those few records.
+    shared_id = seen.get(("id_number",))
+    if shared_id is None:
+        shared_id = feat.filter(
+            pl.col("id_number").is_not_null() & (pl.len().over("id_number") >= 2)
+        )
+    involved = pl.concat(
+        [
+            shared_id.select("_row"),
+            matches.select(pl.col("_i").alias("_row")),
+            matches.select(pl.col("_j").alias("_row")),
+        ]
+    )["_row"]
+    few = feat.filter(pl.col("_row").is_in(involved.unique().implode()))
+
     # Base clusters: one per ID number, else one per record. _c is the smallest _row.
-    base_rows = feat.select(
+    base_rows = few.select(
         "_row",
         pl.when(pl.col("id_number").is_not_null())
         .then(pl.col("_row").min().over("id_number"))
@@ -157,7 +213,7 @@ def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
         .join(pid.rename({"_i": "_j", "_pi": "_pj"}), on="_j")
         .filter(pl.col("_pi") == pl.col("_pj"))
     )
-    info = feat.select("_row", "student_no", "active").join(person, on="_row")
+    info = few.select("_row", "student_no", "active").join(person, on="_row")
     groups = (
         info.filter("active")
         .group_by("person_id")
@@ -197,7 +253,7 @@ def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
     links = (
         both.sort("_row", "_other").group_by("_row").agg(link_json.str.join(",").alias("_links"))
     )
-    records = (
+    involved_records = (
         info.join(
             groups.select("person_id", "dup_group_id", "group_size"), on="person_id", how="left"
         )
@@ -218,6 +274,12 @@ def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
             )
             .alias("dup_evidence"),
         )
-        .sort("_row")
     )
+    records = (
+        rows.join(involved_records, on="_row", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("person_id", "_row").alias("person_id"))
+        .select("_row", "person_id", "dup_group_id", "dup_evidence")
+    )
+    if not records["_row"].is_sorted():
+        records = records.sort("_row")
     return DedupeResult(records, scored, counts, refused)

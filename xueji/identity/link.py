@@ -52,7 +52,8 @@ RECORD_FEATURES = (
 
 def registry_features(reg: pl.DataFrame) -> pl.DataFrame:
     """Registry rows with the comparison features (name keys once per distinct name)."""
-    out = reg.select(
+    # Lazily, so the ID check's repeated sub-expressions are computed once.
+    out = reg.lazy().select(
         "_row",
         "student_no",
         "id_number",
@@ -72,7 +73,7 @@ def registry_features(reg: pl.DataFrame) -> pl.DataFrame:
         "status",
         "enrol_date",
         "status_date",
-    )
+    ).collect()
     return with_name_keys(out)
 
 
@@ -82,14 +83,20 @@ def _key_filter(frame: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
 
 def count_pairs(left: pl.DataFrame, right: pl.DataFrame | None, key: BlockingKey) -> int:
     """Candidate pairs a blocking key makes (``right`` None: a deduplication, pairs i<j)."""
-    lk = _key_filter(left, key.left).group_by(list(key.left)).agg(pl.len().alias("n_l"))
+    # Int64 counts: pl.len() is UInt32, whose products and sums wrap past 2**32 pairs.
+    lk = (
+        _key_filter(left, key.left)
+        .group_by(list(key.left))
+        .agg(pl.len().cast(pl.Int64).alias("n_l"))
+    )
     if right is None:
         if key.left == key.right:
             return int(lk.select((pl.col("n_l") * (pl.col("n_l") - 1) // 2).sum()).item() or 0)
         right = left
-    rk = _key_filter(right, key.right).group_by(list(key.right)).agg(pl.len().alias("n_r"))
-    joined = lk.join(rk, left_on=list(key.left), right_on=list(key.right), how="inner")
-    return int(joined.select((pl.col("n_l") * pl.col("n_r")).sum()).item() or 0)
+    # Each right row pairs with the n_l left rows of its key: one group_by, not two.
+    rk = _key_filter(right, key.right).select(list(key.right))
+    joined = rk.join(lk, left_on=list(key.right), right_on=list(key.left), how="inner")
+    return int(joined.select(pl.col("n_l").sum()).item() or 0)
 
 
 def block_pairs(
@@ -159,7 +166,7 @@ def add_pair_scores(pairs: pl.DataFrame) -> pl.DataFrame:
         )
         filled = rest.select("_p", pl.Series("_ns", scores, dtype=pl.Float64))
         pairs = (
-            pairs.join(filled, on="_p", how="left")
+            pairs.join(filled, on="_p", how="left", maintain_order="left")
             .with_columns(pl.coalesce("name_score", "_ns").alias("name_score"))
             .drop("_ns")
         )
@@ -180,7 +187,14 @@ def add_pair_scores(pairs: pl.DataFrame) -> pl.DataFrame:
     masked = pairs.filter(todo).select(
         "_p", masked_consistent(pl.col("id_number_l"), pl.col("id_number_r")).alias("_mask_ok")
     )
-    out = pairs.join(edits, on="_p", how="left").join(masked, on="_p", how="left")
+    # Joined in the pairs' order (``_p``): no sort of the whole pair frame afterwards; a
+    # score computed for no pair is a null column (no join copying the frame for nothing).
+    out = pairs
+    for part, col, dtype in ((edits, "id_edits", pl.Int64), (masked, "_mask_ok", pl.Boolean)):
+        if part.height:
+            out = out.join(part, on="_p", how="left", maintain_order="left")
+        else:
+            out = out.with_columns(pl.lit(None, dtype).alias(col))
     out = out.with_columns(
         (pl.coalesce("id_mask_ok", "_mask_ok") if known else pl.col("_mask_ok")).alias("id_mask_ok")
     ).drop("_mask_ok")
@@ -191,7 +205,7 @@ def add_pair_scores(pairs: pl.DataFrame) -> pl.DataFrame:
         .alias("id_edits"),
         pl.col("name_score").round(4),
     )
-    return out.sort("_p").drop("_p")
+    return out.drop("_p")
 
 
 def name_pairs_in_blocks(

@@ -207,13 +207,19 @@ def name_keys(names: pl.Series) -> pl.DataFrame:
             .list.join(" ")
         )
 
-    rest = read(pl.col("_spoken").str.slice(surname_len))
-    head = (
+    # In stages: an eager frame does not share sub-expressions, and ``rest`` and ``head``
+    # are read three and two times below.
+    frame = frame.with_columns(compound.alias("_compound"), single.alias("_single"))
+    compound, single = pl.col("_compound"), pl.col("_single")
+    frame = frame.with_columns(
+        read(pl.col("_spoken").str.slice(surname_len)).alias("_rest"),
         pl.when(compound)
         .then(first2.replace_strict(COMPOUND_SURNAMES, default=None, return_dtype=pl.String))
         .when(single)
         .then(first1.replace_strict(SURNAME_READINGS, default=None, return_dtype=pl.String))
+        .alias("_head"),
     )
+    rest, head = pl.col("_rest"), pl.col("_head")
     py = (
         pl.when(head.is_null())
         .then(rest)
@@ -224,14 +230,39 @@ def name_keys(names: pl.Series) -> pl.DataFrame:
     return frame.with_columns(py.alias("pinyin")).select("name", "name_norm", "name_key", "pinyin")
 
 
-def with_name_keys(frame: pl.DataFrame, col: str = "name", prefix: str = "") -> pl.DataFrame:
-    """``frame`` with ``{prefix}name_key`` and ``{prefix}pinyin`` of column ``col`` added."""
-    keys = name_keys(frame[col]).select(
+def with_name_keys(
+    frame: pl.DataFrame,
+    col: str = "name",
+    prefix: str = "",
+    known: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """``frame`` with ``{prefix}name_key`` and ``{prefix}pinyin`` of column ``col`` added.
+
+    ``known`` (``name``, ``name_key``, ``pinyin``, e.g. the registry's features) supplies
+    the keys of names already converted: only the other names go through OpenCC and
+    pypinyin (the keys of a name depend on nothing else, so the result is the same)."""
+    if known is None:
+        keys = name_keys(frame[col])
+    else:
+        seen = known.select("name", "name_key", "pinyin").drop_nulls("name").unique("name")
+        names = frame.get_column(col)
+        new_names = names.filter(~names.is_in(seen["name"].implode()))
+        fresh = name_keys(new_names)
+        keys = pl.concat([seen, fresh.select(seen.columns)])
+    keys = keys.select(
         pl.col("name").alias(col),
         pl.col("name_key").alias(f"{prefix}name_key"),
         pl.col("pinyin").alias(f"{prefix}pinyin"),
     )
-    return frame.join(keys, on=col, how="left", nulls_equal=False)
+    added = [f"{prefix}name_key", f"{prefix}pinyin"]
+    if any(c in frame.columns for c in added):
+        return frame.join(keys, on=col, how="left", nulls_equal=False)
+    # One row per name in ``keys``: the looked-up columns line up with ``frame``'s rows and
+    # are added beside them, rather than every column of ``frame`` being copied by a join.
+    looked = frame.select(col).join(
+        keys, on=col, how="left", nulls_equal=False, maintain_order="left"
+    )
+    return frame.with_columns(looked.get_column(c) for c in added)
 
 
 def name_level(key_a: pl.Expr, py_a: pl.Expr, key_b: pl.Expr, py_b: pl.Expr) -> pl.Expr:

@@ -111,6 +111,11 @@ class LinkSpec:
         ``evidence`` (JSON: the levels, the scores in ``extra_scores`` and the weight)."""
         names = [c.name for c in self.comparisons]
         out = pairs.with_columns([c.level_expr() for c in self.comparisons])
+        # Everything else follows from the levels and the extra scores, which a million
+        # pairs combine in a few hundred ways: it is worked out once per distinct
+        # combination and joined back (the scores are finite: never NaN).
+        parts = [*names, *extra_scores]
+        combos = out.select(parts).unique()
         weight_cols = []
         for c in self.comparisons:
             finite = {k: (v if math.isfinite(v) else 0.0) for k, v in c.weights().items()}
@@ -119,7 +124,7 @@ class LinkSpec:
                 .replace_strict(finite, default=0.0, return_dtype=pl.Float64)
                 .alias(f"_w_{c.name}")
             )
-        out = out.with_columns(weight_cols)
+        combos = combos.with_columns(weight_cols)
         match_labels = {
             c.name: [k for k, v in c.weights().items() if v == MATCH] for c in self.comparisons
         }
@@ -129,7 +134,7 @@ class LinkSpec:
         any_match = pl.any_horizontal([pl.col(n).is_in(match_labels[n]) for n in names])
         any_veto = pl.any_horizontal([pl.col(n).is_in(veto_labels[n]) for n in names])
         total = pl.sum_horizontal([f"_w_{n}" for n in names]).alias("match_weight")
-        out = out.with_columns(
+        combos = combos.with_columns(
             total,
             pl.when(any_match)
             .then(pl.lit("match"))
@@ -152,7 +157,11 @@ class LinkSpec:
             pl.col("match_weight").round(2).alias("weight"),
             pl.col("decisive"),
         ).struct.json_encode()
-        return out.with_columns(evidence.alias("evidence")).drop([f"_w_{n}" for n in names])
+        derived = ["match_weight", "decisive", "is_match", "evidence"]
+        combos = combos.with_columns(evidence.alias("evidence")).select(*parts, *derived)
+        return out.drop(derived, strict=False).join(
+            combos, on=parts, how="left", nulls_equal=True, maintain_order="left"
+        )
 
     def describe(self) -> str:
         """The spec as readable text (for ``xueji identity explain-config``)."""

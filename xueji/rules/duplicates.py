@@ -16,7 +16,7 @@ from xueji.identity.names import same_name_or_homophone
 from xueji.ids import mask_id
 from xueji.rules.base import AuditContext, Rule, evidence, findings
 from xueji.rules.frames import records
-from xueji.rules.identity_checks import GENDER_TEXT, record_findings, record_label
+from xueji.rules.identity_checks import GENDER_TEXT, record_findings, record_label, with_record
 
 _MGMT = "《中小学生学籍管理办法》"
 
@@ -138,8 +138,15 @@ DUPLICATE_RECORD = Rule(
 
 def _same_name(pair: pl.Series) -> pl.Series:
     # Script, spacing and pinyin keys need Python (OpenCC, pypinyin) once per distinct
-    # name; only pairs whose names are written differently get here.
-    return same_name_or_homophone(pair.struct.field("name"), pair.struct.field("res_name"))
+    # name; only pairs whose names are written differently (both fields set) get there.
+    name, res_name = pair.struct.field("name"), pair.struct.field("res_name")
+    todo = name.is_not_null() & res_name.is_not_null()
+    out = pl.Series("same_name", [None] * pair.len(), dtype=pl.Boolean)
+    if todo.any():
+        out = out.scatter(
+            todo.arg_true(), same_name_or_homophone(name.filter(todo), res_name.filter(todo))
+        )
+    return out
 
 
 def _person_mismatch(ctx: AuditContext) -> pl.LazyFrame:
@@ -154,26 +161,27 @@ def _person_mismatch(ctx: AuditContext) -> pl.LazyFrame:
             pl.col("birth_date").alias("res_birth_date"),
         )
     )
+    # Nearly every record pairs with a residence row: the pairs carry only what is compared,
+    # and the few records found are joined back to their registry row for the finding.
+    recs = records(ctx)
     pairs = (
-        records(ctx)
-        .filter(pl.col("is_active") & pl.col("id_number").is_not_null())
+        recs.filter(pl.col("is_active") & pl.col("id_number").is_not_null())
+        .select("_row", "id_number", "name", "gender", "birth_date")
         .join(residence, on="id_number", how="inner")
     )
     written_apart = (pl.col("name") != pl.col("res_name")).fill_null(False)
     both_known = pl.col("name").is_not_null() & pl.col("res_name").is_not_null()
+    apart_names = pl.struct(
+        pl.when(written_apart).then(pl.col("name")).alias("name"),
+        pl.when(written_apart).then(pl.col("res_name")).alias("res_name"),
+    )
     compared = (
-        pl.concat(
-            [
-                pairs.filter(~written_apart).with_columns(
-                    pl.when(both_known).then(True).alias("_same_name")
-                ),
-                pairs.filter(written_apart).with_columns(
-                    pl.struct("name", "res_name")
-                    .map_batches(_same_name, return_dtype=pl.Boolean)
-                    .alias("_same_name")
-                ),
-            ],
-            how="vertical",
+        pairs.with_columns(
+            pl.when(written_apart)
+            .then(apart_names.map_batches(_same_name, return_dtype=pl.Boolean))
+            .when(both_known)
+            .then(True)
+            .alias("_same_name")
         )
         .with_columns(
             # An unknown value on either side is not a difference.
@@ -190,13 +198,12 @@ def _person_mismatch(ctx: AuditContext) -> pl.LazyFrame:
         )
     )
     # A record agreeing with any residence row of its ID number is that person.
-    agreeing = compared.filter(~pl.col("_differs")).select("_row").unique()
     frame = (
-        compared.filter(pl.col("_differs"))
-        .join(agreeing, on="_row", how="anti")
+        compared.filter(pl.col("_differs").all().over("_row"))
         .sort("_row", "res_row")
         .unique(subset="_row", keep="first", maintain_order=True)
     )
+    frame = with_record(ctx, frame.drop("id_number", "name", "gender", "birth_date"))
     what = pl.concat_list(
         pl.when(pl.col("_name_differs")).then(pl.lit("姓名")),
         pl.when(pl.col("_gender_differs")).then(pl.lit("性别")),

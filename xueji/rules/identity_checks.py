@@ -17,10 +17,11 @@ from xueji.ids import (
     embedded_gender,
     id_problem,
     mask_id,
+    student_no_kind,
     student_no_problem,
 )
 from xueji.rules.base import AuditContext, Rule, evidence, findings
-from xueji.rules.frames import records
+from xueji.rules.frames import materialise, records
 
 _MGMT = "《中小学生学籍管理办法》"
 _GB11643 = "GB 11643《公民身份号码》"
@@ -62,15 +63,45 @@ def record_findings(rule: Rule, frame: pl.LazyFrame, detail: pl.Expr, proof: pl.
     )
 
 
-def _checked_ids(ctx: AuditContext) -> pl.LazyFrame:
+def _id_problems(ctx: AuditContext) -> pl.LazyFrame:
     # Only resident IDs are GB 11643 numbers; an empty number (allowed with L/J) is not checked.
-    return records(ctx).filter((pl.col("id_type") == "resident_id") & pl.col("id_number").is_not_null())
+    # The embedded birth date is read in the same pass as the check, which reads it too.
+    return (
+        records(ctx)
+        .filter((pl.col("id_type") == "resident_id") & pl.col("id_number").is_not_null())
+        .select(
+            "_row",
+            "id_number",
+            "birth_date",
+            "gender",
+            id_problem(pl.col("id_number")).alias("_problem"),
+            embedded_birth_date(pl.col("id_number")).alias("_id_birth"),
+            embedded_gender(pl.col("id_number")).alias("_id_gender"),
+        )
+    )
+
+
+def checked_ids(ctx: AuditContext) -> pl.LazyFrame:
+    """The records whose number is checked against GB 11643 (resident IDs that are present):
+    ``_row``, ``id_number``, ``birth_date``, ``gender``, ``_problem`` (``id_problem``, null
+    when the number passes) and the number's own ``_id_birth`` and ``_id_gender``. Checked
+    once per audit for ID_INVALID and ID_MISMATCH."""
+    return materialise(ctx, "identity_checks.id_problems", _id_problems)
+
+
+def with_record(ctx: AuditContext, found: pl.LazyFrame) -> pl.LazyFrame:
+    """``found`` (a few rows with ``_row``) with the other columns of their ``records`` row,
+    for the finding. The records are first cut to those rows (a semi-join is a cheap probe
+    of the registry; a join would hash all of it)."""
+    recs = records(ctx)
+    own = set(found.collect_schema().names()) - {"_row"}
+    rest = [c for c in recs.collect_schema().names() if c not in own]
+    mine = recs.join(found.select("_row"), on="_row", how="semi").select(rest)
+    return found.join(mine, on="_row", how="inner", maintain_order="left")
 
 
 def _id_invalid(ctx: AuditContext) -> pl.LazyFrame:
-    frame = _checked_ids(ctx).with_columns(id_problem(pl.col("id_number")).alias("_problem")).filter(
-        pl.col("_problem").is_not_null()
-    )
+    frame = with_record(ctx, checked_ids(ctx).filter(pl.col("_problem").is_not_null()))
     reason = pl.col("_problem").replace_strict(ID_PROBLEM_TEXT, return_dtype=pl.String)
     detail = pl.concat_str(
         record_label(), pl.lit("的居民身份证号 "), mask_id(pl.col("id_number")), pl.lit(" 不符合 GB 11643："), reason, pl.lit("。")
@@ -111,7 +142,19 @@ _SNO_PROBLEM_TEXT = {
 
 def _student_no_mismatch(ctx: AuditContext) -> pl.LazyFrame:
     problem = student_no_problem(pl.col("student_no"), pl.col("id_number"), pl.col("birth_date"))
-    frame = records(ctx).with_columns(problem.alias("_problem")).filter(pl.col("_problem").is_not_null())
+    # A G number whose last 18 characters are the record's ID number has no problem; those
+    # records (nearly all) are set aside first, as the checks compute a J check character
+    # on every row they are given.
+    agrees = (
+        (student_no_kind(pl.col("student_no")) == "G")
+        & (pl.col("student_no").str.slice(1, 18) == pl.col("id_number"))
+    ).fill_null(False)
+    frame = (
+        records(ctx)
+        .filter(~agrees)
+        .with_columns(problem.alias("_problem"))
+        .filter(pl.col("_problem").is_not_null())
+    )
     detail = pl.concat_str(
         record_label(), pl.lit("："), pl.col("_problem").replace_strict(_SNO_PROBLEM_TEXT, return_dtype=pl.String), pl.lit("。")
     )
@@ -185,22 +228,19 @@ TEMP_NUMBER_STALE = Rule(
 
 
 def _id_mismatch(ctx: AuditContext) -> pl.LazyFrame:
-    id_birth = embedded_birth_date(pl.col("id_number"))
-    id_gender = embedded_gender(pl.col("id_number"))
     # A null on either side is unknown, never a difference.
-    birth_differs = (id_birth != pl.col("birth_date")).fill_null(False)
-    gender_differs = (id_gender != pl.col("gender")).fill_null(False)
-    frame = (
-        _checked_ids(ctx)
-        .filter(id_problem(pl.col("id_number")).is_null())
+    birth_differs = (pl.col("_id_birth") != pl.col("birth_date")).fill_null(False)
+    gender_differs = (pl.col("_id_gender") != pl.col("gender")).fill_null(False)
+    found = (
+        checked_ids(ctx)
+        .filter(pl.col("_problem").is_null())
         .with_columns(
-            id_birth.alias("_id_birth"),
-            id_gender.alias("_id_gender"),
             birth_differs.alias("_birth_differs"),
             gender_differs.alias("_gender_differs"),
         )
         .filter(pl.col("_birth_differs") | pl.col("_gender_differs"))
     )
+    frame = with_record(ctx, found)
     birth_text = pl.when(pl.col("_birth_differs")).then(
         pl.concat_str(
             pl.lit("出生日期 "),

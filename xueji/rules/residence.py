@@ -14,9 +14,8 @@ import polars as pl
 
 from xueji.calendar import age_cutoff_day, full_years, school_year_start
 from xueji.ids import mask_id
-from xueji.rules.attendance_window import materialised
 from xueji.rules.base import AuditContext, Rule, evidence, findings
-from xueji.rules.frames import records
+from xueji.rules.frames import materialise, records
 from xueji.rules.identity_checks import record_findings, record_label
 
 _LAW = "《中华人民共和国义务教育法》"
@@ -49,13 +48,18 @@ def _date_text(col: str) -> pl.Expr:
     return pl.col(col).dt.to_string("%Y-%m-%d")
 
 
-def _person_residence(ctx: AuditContext) -> pl.LazyFrame:
+def person_residence(ctx: AuditContext, persons: pl.LazyFrame) -> pl.LazyFrame:
+    """The registry persons of ``persons`` (a frame with ``person_id``) found in residence
+    data, one row each: ``person_id``, the residence row (``res_row``, ``res_method`` of the
+    link) and its ``res_residence_area_code``, ``res_hukou_area_code`` and ``res_permit``.
+    Empty when residence data is absent."""
     if not ctx.has("residence"):
         return pl.LazyFrame(schema=PERSON_RESIDENCE_SCHEMA)
     links = (
         ctx.identity.residence_links.lazy()
         .filter(pl.col("person_id").is_not_null())
         .select("_row", "person_id", "method")
+        .join(persons, on="person_id", how="semi")
     )
     rows = ctx.tables["residence"].select(
         "_row", "residence_area_code", "hukou_area_code", "residence_permit"
@@ -82,22 +86,18 @@ def _person_residence(ctx: AuditContext) -> pl.LazyFrame:
     )
 
 
-def person_residence(ctx: AuditContext) -> pl.LazyFrame:
-    """Registry persons found in residence data, one row each: ``person_id``, the residence
-    row (``res_row``, ``res_method`` of the link) and its ``res_residence_area_code``,
-    ``res_hukou_area_code`` and ``res_permit``. Empty when residence data is absent."""
-    return materialised(ctx, "residence.person_residence", _person_residence)
+def _entrants_plan(ctx: AuditContext) -> pl.LazyFrame:
+    start = school_year_start(ctx.as_of, ctx.cfg)
+    entrants = records(ctx).filter(pl.col("is_enrolled") & (pl.col("enrol_date") >= start))
+    return entrants.join(
+        person_residence(ctx, entrants.select("person_id")), on="person_id", how="left"
+    ).with_columns(pl.col("res_row").is_not_null().alias("_in_residence_data"))
 
 
 def _entrants(ctx: AuditContext) -> pl.LazyFrame:
-    # Enrolled records that entered this school year, with their person's residence row.
-    start = school_year_start(ctx.as_of, ctx.cfg)
-    return (
-        records(ctx)
-        .filter(pl.col("is_enrolled") & (pl.col("enrol_date") >= start))
-        .join(person_residence(ctx), on="person_id", how="left")
-        .with_columns(pl.col("res_row").is_not_null().alias("_in_residence_data"))
-    )
+    # Enrolled records that entered this school year, with their person's residence row
+    # (only entrants' residence rows are looked up); shared by CATCHMENT and CROSS_CITY.
+    return materialise(ctx, "residence.entrants", _entrants_plan)
 
 
 # --- OUT_OF_SCHOOL_CHILD ------------------------------------------------------------------
@@ -110,17 +110,20 @@ def _out_of_school(ctx: AuditContext) -> pl.LazyFrame:
     recs = records(ctx)
     # A person with an active record is in school; a record whose status is unreadable
     # might be active, so its person is not reported either.
-    in_school = (
-        recs.filter(pl.col("is_active") | pl.col("status").is_null()).select("person_id").unique()
-    )
+    in_school = recs.filter(pl.col("is_active") | pl.col("status").is_null()).select("person_id")
     links = ctx.identity.residence_links.lazy().select("_row", "person_id", "method")
+    # Residence rows of persons in school (nearly all) are set aside on integer columns
+    # first; only the rest (unlinked rows, persons without an active record) are read in
+    # full and joined to their link.
+    in_school_rows = links.join(in_school, on="person_id", how="semi").select("_row")
+    rest = ctx.tables["residence"].select("_row").join(in_school_rows, on="_row", how="anti")
     out_of_school = (
         ctx.tables["residence"]
+        .join(rest, on="_row", how="semi")
         .filter(pl.col("id_number").is_not_null() & pl.col("birth_date").is_not_null())
         .with_columns(full_years(pl.col("birth_date"), cutoff).alias("_age"))
         .filter(pl.col("_age").is_between(youngest, oldest))
         .join(links, on="_row", how="left")
-        .join(in_school, on="person_id", how="anti")
         # One finding per ID number (its subject), from its first residence row.
         .sort("id_number", "_row")
         .unique(subset="id_number", keep="first", maintain_order=True)
@@ -245,17 +248,22 @@ def _catchment(ctx: AuditContext) -> pl.LazyFrame:
         .filter(pl.col("_lives").is_not_null())
     )
     # A school with no catchment rows for the record's grade is not checked (inner join).
-    verdict = (
+    outside = (
         entrants.select("_row", "school_code", "grade", "_lives")
         .join(_catchment_areas(ctx), on=["school_code", "grade"], how="inner")
         .group_by("_row")
-        .agg(
-            pl.col("_lives").str.starts_with(pl.col("area_code")).any().alias("_inside"),
-            pl.col("area_code").unique().sort().alias("_areas"),
-        )
+        .agg(pl.col("_lives").str.starts_with(pl.col("area_code")).any().alias("_inside"))
         .filter(~pl.col("_inside"))
     )
-    frame = entrants.join(verdict, on="_row", how="inner")
+    found = entrants.join(outside.select("_row"), on="_row", how="semi")
+    # The school's catchment codes, for the (few) records found only.
+    areas = (
+        found.select("_row", "school_code", "grade")
+        .join(_catchment_areas(ctx), on=["school_code", "grade"], how="inner")
+        .group_by("_row")
+        .agg(pl.col("area_code").unique().sort().alias("_areas"))
+    )
+    frame = found.join(areas, on="_row", how="inner")
     source_text = pl.col("_lives_source").replace_strict(
         {
             "registry.residence_area_code": "学籍登记的现住址",

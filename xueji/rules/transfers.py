@@ -27,12 +27,14 @@ def _school_names(ctx: AuditContext) -> pl.LazyFrame:
     return ctx.tables["schools"].select("school_code", "school_name", "county_code")
 
 
-def _receiving_record(ctx: AuditContext) -> pl.LazyFrame:
-    # One row per (student_no, school_code) for filling grade, class and name of a finding:
-    # the active record first, then the latest by registry row.
+def _receiving_record(ctx: AuditContext, wanted: pl.LazyFrame) -> pl.LazyFrame:
+    # One row per (student_no, school_code) of ``wanted`` for filling grade, class and name
+    # of a finding: the active record first, then the latest by registry row. Only the
+    # wanted pairs' records are sorted (a few thousand, not the registry).
     return (
         records(ctx)
         .filter(pl.col("student_no").is_not_null() & pl.col("school_code").is_not_null())
+        .join(wanted, on=["student_no", "school_code"], how="semi")
         .sort(pl.col("is_active").fill_null(False), pl.col("_row"), descending=[True, False])
         .unique(subset=["student_no", "school_code"], keep="first", maintain_order=True)
         .select("student_no", "school_code", "grade", "class_name", "name", "id_number")
@@ -72,30 +74,37 @@ def _from_snapshot(ctx: AuditContext, previous: pl.DataFrame, completed: pl.Lazy
         previous.lazy()
         .filter(pl.col("status").is_in(active) & pl.col("student_no").is_not_null() & pl.col("school_code").is_not_null())
         .select("student_no", pl.col("school_code").alias("from_school_code"))
-        .unique()
     )
     now = (
         records(ctx)
         .filter(pl.col("is_active") & pl.col("student_no").is_not_null() & pl.col("school_code").is_not_null())
         .select("student_no", pl.col("school_code").alias("to_school_code"))
-        .unique()
     )
     # A student_no active at a school now that held no active record of it before, while it
     # was active elsewhere: a change of school. New students (no earlier record) are not changes.
-    arrived = now.join(
-        before.rename({"from_school_code": "to_school_code"}), on=["student_no", "to_school_code"], how="anti"
+    # One pass, each frame used once (a plan that reads a frame twice computes it twice):
+    # pair now with before by student_no, keep the few students whose schools differ, and
+    # of their pairs those whose receiving school was none of the student's schools before.
+    moves = (
+        now.join(before, on="student_no", how="inner")
+        .filter((pl.col("from_school_code") != pl.col("to_school_code")).any().over("student_no"))
+        .filter(
+            ~(pl.col("from_school_code") == pl.col("to_school_code"))
+            .any()
+            .over("student_no", "to_school_code")
+        )
     )
-    moves = arrived.join(before, on="student_no", how="inner")
+    # Approved: a completed transfer of this student between these schools by the as-of date.
     approved = (
-        moves.join(completed, on=["student_no", "from_school_code", "to_school_code"], how="inner")
-        .filter(pl.col("completed_on") <= pl.lit(ctx.as_of))
-        .select("student_no", "to_school_code")
+        completed.filter(pl.col("completed_on") <= pl.lit(ctx.as_of))
+        .select("student_no", "from_school_code", "to_school_code", pl.lit(True).alias("_approved"))
         .unique()
     )
     return (
-        moves.join(approved, on=["student_no", "to_school_code"], how="anti")
+        moves.join(approved, on=["student_no", "from_school_code", "to_school_code"], how="left")
         .group_by("student_no", "to_school_code")
-        .agg(pl.col("from_school_code").sort().first())
+        .agg(pl.col("from_school_code").sort().first(), pl.col("_approved").any())
+        .filter(~pl.col("_approved"))
         .select(
             "student_no",
             "from_school_code",
@@ -136,7 +145,9 @@ def _unapproved_transfer(ctx: AuditContext) -> pl.LazyFrame:
             how="left",
         )
         .join(
-            _receiving_record(ctx).rename({"school_code": "to_school_code"}),
+            _receiving_record(
+                ctx, moves.select("student_no", pl.col("to_school_code").alias("school_code"))
+            ).rename({"school_code": "to_school_code"}),
             on=["student_no", "to_school_code"],
             how="left",
         )
@@ -197,9 +208,11 @@ def _transfer_overdue(ctx: AuditContext) -> pl.LazyFrame:
     limit = int(ctx.cfg["transfer_overdue_working_days"])
     overdue = ctx.overdue_transfers.lazy().filter(pl.col("working_days_waited") > limit)
     names = _school_names(ctx)
+    # Only the records of students with an overdue transfer are sorted (usually none).
     who = (
         records(ctx)
         .filter(pl.col("student_no").is_not_null())
+        .join(overdue.select("student_no"), on="student_no", how="semi")
         .sort(pl.col("is_active").fill_null(False), pl.col("_row"), descending=[True, False])
         .unique(subset=["student_no"], keep="first", maintain_order=True)
         .select("student_no", "grade", "name", "id_number")
