@@ -6,6 +6,7 @@ Run from the repository root (psutil comes with the ``bench`` extra, Ray with ``
     uv run python benchmarks/city.py                          # 100k, 300k, 1M; 3 runs each
     uv run python benchmarks/city.py --sizes 1000000 --runs 3 --no-breakdown
     uv run python benchmarks/city.py --sizes 300000 --runs 1 --ray   # + `xueji audit --engine ray`
+    uv run python benchmarks/city.py --ray --ray-sizes 100000 300000  # all sizes, Ray on two
 
 Data: ``xueji sample generate --students N --days 60 --seed 1`` (≈1 school per 1,070
 students, ≈53 attendance rows per student, ≈0.97 residence rows per student), cached
@@ -306,6 +307,7 @@ def main() -> None:
     parser.add_argument("--no-breakdown", action="store_true", help="skip the per-family breakdown run")
     parser.add_argument("--ray", action="store_true", help="also run the audit on a local Ray cluster and compare")
     parser.add_argument("--ray-workers", type=int, default=2)
+    parser.add_argument("--ray-sizes", type=int, nargs="*", default=[], help="with --ray: only these sizes (default: all)")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -351,10 +353,11 @@ def main() -> None:
             runs.append({"floor": floor, "audit": audit})
         medians[size] = print_size(size, rows[size], runs, first)
         entry: dict[str, Any] = {"rows": rows[size], "first_night": first, "runs": runs, "median": medians[size]}
+        on_ray = args.ray and (not args.ray_sizes or size in args.ray_sizes)
         if not args.no_breakdown:
-            entry["breakdown"] = _worker(["breakdown", "--data", str(data), *(["--ray", "--ray-workers", str(args.ray_workers)] if args.ray else [])])
+            entry["breakdown"] = _worker(["breakdown", "--data", str(data), *(["--ray", "--ray-workers", str(args.ray_workers)] if on_ray else [])])
             print_breakdown(entry["breakdown"])
-        if args.ray:
+        if on_ray:
             out = args.workdir / "runs" / f"{size}-ray"
             _clean(out)
             ray_doc = _worker(["audit", "--data", str(data), "--out", str(out), "--engine", "ray"])
