@@ -372,7 +372,13 @@ def digest_attendance(
     sight_norm = _normalised(raw_sightings, [fields[c] for c in SIGHTING], known)
     merged_masks = [c for c in sight_norm.columns if "_mask" in c]
     sightings = sight_norm.select(*SIGHTING, "days", *merged_masks, "undated_rows")
-    if sightings.select(pl.struct(SIGHTING).is_duplicated().any()).item():
+    # Raw sightings are distinct; normalised ones can only collide where normalising
+    # changed a value, so the costly duplicate check runs only then.
+    same_types = all(sight_norm.schema[f"__r_{c}"] == sight_norm.schema[c] for c in SIGHTING)
+    changed = not same_types or bool(
+        sight_norm.select(pl.any_horizontal([~pl.col(c).eq_missing(pl.col(f"__r_{c}")) for c in SIGHTING]).any()).item()
+    )
+    if changed and sightings.select(pl.struct(SIGHTING).is_duplicated().any()).item():
         # Two spellings of a cell that normalise alike (full-width digits, spaces): one
         # sighting. Checked first because it is rare and the regrouping is not free.
         sightings = sightings.group_by(*SIGHTING).agg(
