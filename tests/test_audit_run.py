@@ -105,6 +105,8 @@ def test_log_file_and_log_lines_never_hold_a_full_id_number(tmp_path: Path, db: 
     # Off a terminal the stages are plain log lines, on stderr and in the per-run log.
     for stage in ("load:", "link:", "rules:", "write:"):
         assert stage in log and stage in result.stderr
+    # One line per message: lines kept before the folder existed are not double-spaced.
+    assert "" not in log.splitlines()
     for seq in range(1, 6):
         assert id_of(seq) not in log and id_of(seq) not in result.stderr
 

@@ -164,7 +164,7 @@ class _LogBuffer:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.sink_id = logger.add(self.lines.append, level="DEBUG", format=LOG_FORMAT + "\n", colorize=False)
+        self.sink_id = logger.add(self.lines.append, level="DEBUG", format=LOG_FORMAT, colorize=False)
 
     def flush_to(self, path: Path) -> int:
         """Write the kept lines to ``path``, stop buffering, and log straight to the file."""
