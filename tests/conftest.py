@@ -50,3 +50,14 @@ def minimal(write: WriteFile, data_dir: Path) -> Path:
     write("schools.csv", SCHOOLS_ZH, "gb18030")
     write("registry.csv", REGISTRY_EN, "utf-8")
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def city_10k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated city of 10,000 students (20 school days, seed 5), made once per session."""
+    from xueji.cli import main
+
+    out = tmp_path_factory.mktemp("city") / "data"
+    result = CliRunner().invoke(main, ["sample", "generate", "--students", "10000", "--days", "20", "--seed", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out

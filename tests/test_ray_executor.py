@@ -37,14 +37,6 @@ AS_OF = date(2026, 11, 20)
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("city") / "data"
-    result = CliRunner().invoke(main, ["sample", "generate", "--students", "10000", "--days", "20", "--seed", "5", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
-
-@pytest.fixture(scope="module")
 def executor() -> Iterator[RayExecutor]:
     with RayExecutor(options=RayOptions(workers=2)) as ex:
         yield ex
@@ -54,9 +46,9 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(frame.columns, nulls_last=True)
 
 
-def test_rules_on_ray_give_the_local_findings(city: Path, executor: RayExecutor) -> None:
+def test_rules_on_ray_give_the_local_findings(city_10k: Path, executor: RayExecutor) -> None:
     cfg = load_config()
-    tables = load_inputs(city).tables
+    tables = load_inputs(city_10k).tables
     identity = resolve_identities(tables, cfg, AS_OF)
     rules, _ = select_rules(tables, None, False)
     local, local_errors, _ = evaluate_rules(build_context(tables, AS_OF, cfg, identity), rules)
@@ -68,8 +60,8 @@ def test_rules_on_ray_give_the_local_findings(city: Path, executor: RayExecutor)
     assert {p for s, p in ran if s == "rules"} == {"430104", "430111", "430181"}
 
 
-def test_deduplication_on_ray_gives_the_local_clusters(city: Path, executor: RayExecutor) -> None:
-    feat = registry_features(load_inputs(city).tables["registry"].collect())
+def test_deduplication_on_ray_gives_the_local_clusters(city_10k: Path, executor: RayExecutor) -> None:
+    feat = registry_features(load_inputs(city_10k).tables["registry"].collect())
     spec = dedupe_spec(load_config())
     whole = dedupe_registry(feat, spec)
     on_ray = executor.dedupe(feat, spec)
@@ -78,13 +70,13 @@ def test_deduplication_on_ray_gives_the_local_clusters(city: Path, executor: Ray
     assert (on_ray.counts, on_ray.refused) == (whole.counts, whole.refused)
 
 
-def test_xueji_audit_engine_ray_writes_the_local_findings(city: Path, tmp_path: Path) -> None:
+def test_xueji_audit_engine_ray_writes_the_local_findings(city_10k: Path, tmp_path: Path) -> None:
     runs = {}
     for engine in ("local", "ray"):
         out = tmp_path / engine
         result = CliRunner().invoke(
             main,
-            ["audit", str(city), "--as-of", AS_OF.isoformat(), "--db", f"sqlite:///{tmp_path / engine}.db", "--out", str(out), "--engine", engine],
+            ["audit", str(city_10k), "--as-of", AS_OF.isoformat(), "--db", f"sqlite:///{tmp_path / engine}.db", "--out", str(out), "--engine", engine],
         )
         assert result.exit_code == 0, result.output
         runs[engine] = pl.read_parquet(out / "violations.parquet")

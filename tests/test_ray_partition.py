@@ -15,10 +15,8 @@ from typing import Any
 
 import polars as pl
 import pytest
-from click.testing import CliRunner
 
 from xueji.audit.context import build_context, evaluate_rules, select_rules
-from xueji.cli import main
 from xueji.config import load_config
 from xueji.distributed import (
     RESIDUAL,
@@ -210,17 +208,9 @@ def test_blocking_components_join_records_sharing_any_key_value() -> None:
     assert comp["_component"].to_list() == [1, 1, 1, 4, 4]
 
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("city") / "data"
-    result = CliRunner().invoke(main, ["sample", "generate", "--students", "10000", "--days", "20", "--seed", "5", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
-
 @pytest.mark.slow
-def test_partitioned_findings_equal_the_local_engines_on_a_generated_city(city: Path) -> None:
-    tables = load_inputs(city).tables
+def test_partitioned_findings_equal_the_local_engines_on_a_generated_city(city_10k: Path) -> None:
+    tables = load_inputs(city_10k).tables
     local, parted, executor = _both_ways(tables)
     assert local.height > 100
     assert parted.equals(local)
@@ -228,9 +218,9 @@ def test_partitioned_findings_equal_the_local_engines_on_a_generated_city(city: 
 
 
 @pytest.mark.slow
-def test_deduplication_over_hash_partitions_equals_the_whole_registry(city: Path) -> None:
+def test_deduplication_over_hash_partitions_equals_the_whole_registry(city_10k: Path) -> None:
     cfg = load_config()
-    feat = registry_features(load_inputs(city).tables["registry"].collect())
+    feat = registry_features(load_inputs(city_10k).tables["registry"].collect())
     whole = dedupe_registry(feat, dedupe_spec(cfg))
     with SerialExecutor(dedupe_partitions=5) as executor:
         parted = executor.dedupe(feat, dedupe_spec(cfg))

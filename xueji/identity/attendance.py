@@ -86,19 +86,6 @@ class AttendanceResult:
     counts: dict[str, int]
 
 
-def _with_name_keys(sightings: pl.DataFrame, known: pl.DataFrame | None) -> pl.DataFrame:
-    """``sightings`` with ``name_key`` and ``pinyin``; names already keyed in ``known``
-    (name, name_key, pinyin: the registry's) are looked up, not converted again —
-    pinyin conversion is the costly part, and most children go by one name."""
-    if known is None:
-        return with_name_keys(sightings)
-    names = sightings.select("name").unique().drop_nulls()
-    have = names.join(known.select("name", "name_key", "pinyin").unique("name"), on="name", how="inner")
-    fresh = with_name_keys(names.join(have.select("name"), on="name", how="anti"))
-    keys = pl.concat([have, fresh.select(have.columns)])
-    return sightings.join(keys, on="name", how="left")
-
-
 def _with_id_state(sightings: pl.DataFrame, known: pl.DataFrame | None) -> pl.DataFrame:
     """``sightings`` with ``id_state``; numbers the registry already checked (``known``:
     id_number, id_state) are looked up — a full number in attendance is usually one of
@@ -124,7 +111,8 @@ def _persons(
     sightings: pl.DataFrame, known_names: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(sighting → att_person, persons, variants) from the distinct sightings."""
-    s = _with_id_state(_with_name_keys(sightings, known_names), known_names)
+    # Names the registry already keyed are looked up, not converted again.
+    s = _with_id_state(with_name_keys(sightings, known=known_names), known_names)
     person_key = (
         pl.when(pl.col("local_id").is_not_null())
         .then(

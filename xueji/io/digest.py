@@ -34,7 +34,7 @@ from datetime import date
 import polars as pl
 from loguru import logger
 
-from xueji.io.normalise import DATE_FORMATS, OK, plan_field
+from xueji.io.normalise import DATE_FORMATS, OK, plan_field, staged
 from xueji.io.schema import FieldSchema, TableSchema
 
 # The masks hold the last 64 school days up to the as-of date: the longest window the
@@ -45,7 +45,7 @@ SIGHTING = ("school_code", "grade", "class_name", "name", "id_number", "local_id
 _DAY_KEY = ("school_code", "date")
 _PRESENT = ("present", "late")
 _ABSENT = "absent"
-_BITS = {i: 1 << i for i in range(HORIZON_DAYS)}
+DAY_BITS = {i: 1 << i for i in range(HORIZON_DAYS)}  # day_bit → its mask bit
 MASKS = ("rows_mask", "present_mask", "absent_mask")
 
 SIGHTINGS_SCHEMA: dict[str, pl.DataType] = {
@@ -103,22 +103,18 @@ def _normalised(frame: pl.DataFrame, fields: list[FieldSchema], known: dict[str,
     ``__e_<name>`` its error code (a code outside the loader's set marks a foreign key
     that names no row). The raw cells are kept as ``__r_<name>``."""
     plans = [plan_field(f, frame.schema[f.name]) for f in fields]
-    staged = (
-        frame.lazy()
-        .with_columns([pl.col(p.field.name).alias(f"__r_{p.field.name}") for p in plans])
-        .with_columns([p.text.alias(p.text_col) for p in plans if p.text is not None])
-        .with_columns([p.value.alias(p.value_col) for p in plans])
-        .with_columns([p.code.alias(p.code_col) for p in plans])
-        .with_columns([p.final for p in plans])
-    )
+    # The raw cells keep their own type (not text): they are join keys back onto the rows.
+    raw = frame.lazy().with_columns([pl.col(p.field.name).alias(f"__r_{p.field.name}") for p in plans])
+    out = staged(raw, plans).with_columns([p.final for p in plans])
     for name, codes in known.items():
         if name in frame.columns:
             unknown = pl.col(name).is_not_null() & ~pl.col(name).is_in(codes.implode())
-            staged = staged.with_columns(
+            out = out.with_columns(
                 pl.when(unknown).then(pl.lit(255, pl.UInt8)).otherwise(pl.col(f"__e_{name}")).alias(f"__e_{name}"),
                 pl.when(unknown).then(None).otherwise(pl.col(name)).alias(name),
             )
-    return staged.drop([c for p in plans for c in (p.text_col, p.value_col) if c in staged.collect_schema()]).collect()
+    helpers = [p.value_col for p in plans] + [p.text_col for p in plans if p.text is not None]
+    return out.drop(helpers).collect()
 
 
 def _with_columns(frame: pl.LazyFrame, schema: TableSchema) -> pl.LazyFrame:
@@ -128,9 +124,10 @@ def _with_columns(frame: pl.LazyFrame, schema: TableSchema) -> pl.LazyFrame:
     return frame.with_columns(missing) if missing else frame
 
 
-def _school_days(days: pl.DataFrame, as_of: date | None) -> pl.DataFrame:
+def school_days(days: pl.DataFrame, as_of: date | None) -> pl.DataFrame:
     """Each school's last ``HORIZON_DAYS`` school days up to ``as_of``: school_code, date,
-    ``day_bit`` (0 = the latest)."""
+    ``day_bit`` (0 = the latest) — the bit numbering of every mask, which the window
+    rules cut to their ``n`` low bits."""
     dated = days.filter(pl.col("school_code").is_not_null() & pl.col("date").is_not_null())
     if as_of is not None:
         dated = dated.filter(pl.col("date") <= as_of)
@@ -144,11 +141,11 @@ def _school_days(days: pl.DataFrame, as_of: date | None) -> pl.DataFrame:
     )
 
 
-def _by_day_table(src: pl.LazyFrame, day_norm: pl.DataFrame, school_days: pl.DataFrame, status: _Status) -> pl.DataFrame:
+def _by_day_table(src: pl.LazyFrame, day_norm: pl.DataFrame, latest: pl.DataFrame, status: _Status) -> pl.DataFrame:
     """Raw sightings with school-day masks, each row's bit found by a join on its raw
     (school_code, date): exact for any input, but the join makes the pass several times
     slower, so it is the fallback of ``_by_calendar``."""
-    bits = school_days.select(*_DAY_KEY, pl.col("day_bit").replace_strict(_BITS, return_dtype=pl.UInt64).alias("bit"))
+    bits = latest.select(*_DAY_KEY, pl.col("day_bit").replace_strict(DAY_BITS, return_dtype=pl.UInt64).alias("bit"))
     raw_pairs = (
         day_norm.select("__r_school_code", "__r_date", *_DAY_KEY)
         .unique(["__r_school_code", "__r_date"])
@@ -176,10 +173,6 @@ class _Status:
 
     def is_absent(self) -> pl.Expr:
         return pl.col("status").is_in(self.absent.implode())
-
-
-def _counts() -> list[pl.Expr]:
-    return [pl.len().cast(pl.Int64).alias("days")]
 
 
 def _mask_columns(bits: list[str], suffixes: list[str], status: _Status) -> list[pl.Expr]:
@@ -211,7 +204,7 @@ def _fold(rows: pl.LazyFrame, suffixes: list[str], undated: pl.Expr) -> pl.DataF
     folded = (
         rows.group_by(*SIGHTING)
         .agg(
-            *_counts(),
+            pl.len().cast(pl.Int64).alias("days"),
             *(pl.col(c).sum().alias(c) for c in cols),
             pl.any_horizontal([pl.col(f"rows_mask{s}") != 0 for s in suffixes]).sum().alias("_dated"),
             undated.sum().cast(pl.Int64).alias("undated_rows"),
@@ -259,7 +252,7 @@ _POWERS = pl.Series("p", [1 << i for i in range(64)], dtype=pl.UInt64)
 
 
 def _by_calendar(
-    src: pl.LazyFrame, raw_dtype: pl.DataType, day_norm: pl.DataFrame, school_days: pl.DataFrame, as_of: date | None, status: _Status
+    src: pl.LazyFrame, raw_dtype: pl.DataType, day_norm: pl.DataFrame, latest: pl.DataFrame, as_of: date | None, status: _Status
 ) -> pl.DataFrame | None:
     """Raw sightings with *calendar* masks (bit k of word j: the day 64·j + k days before
     ``as_of``), each row's bit computed from its date alone — no join, so the pass runs at
@@ -273,7 +266,7 @@ def _by_calendar(
     plain = raw_dates.select(pl.col("__r_date").alias("date")).select(cheap.alias("plain"))["plain"]
     if not plain.eq_missing(raw_dates["date"]).all():
         return None
-    oldest = school_days.select(pl.col("date").min()).item()
+    oldest = latest.select(pl.col("date").min()).item()
     span = (as_of - oldest).days + 1 if oldest is not None else 1
     words = -(-span // 64)
     if words > _MAX_WORDS:
@@ -292,14 +285,14 @@ def _by_calendar(
     return _fold(rows, suffixes, cheap.is_null())
 
 
-def _calendar_to_school_days(sightings: pl.DataFrame, school_days: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def _calendar_to_school_days(sightings: pl.DataFrame, latest: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Calendar masks (``<mask>_w<j>``) → school-day masks (bit ``i`` = the school's
     ``i``-th latest school day). Sightings repeat the same few masks (most children are
     present every day), so the bit shuffle runs on the distinct (school, words) only."""
     words = sorted({int(c.rsplit("_w", 1)[1]) for c in sightings.columns if "_mask_w" in c})
     # Per school, the calendar offset of each of its school days: k<i> columns.
     offsets = (
-        school_days.with_columns(pl.lit(as_of).sub(pl.col("date")).dt.total_days().alias("k"))
+        latest.with_columns(pl.lit(as_of).sub(pl.col("date")).dt.total_days().alias("k"))
         .pivot(on="day_bit", index="school_code", values="k", sort_columns=True)
     )
     offsets = offsets.rename({c: f"k{c}" for c in offsets.columns if c != "school_code"})
@@ -356,7 +349,7 @@ def digest_attendance(
         .agg(pl.col("rows").sum().cast(pl.Int64))
         .sort(*_DAY_KEY, nulls_last=True)
     )
-    school_days = _school_days(days, as_of)
+    latest_days = school_days(days, as_of)
     statuses = day_norm.select("__r_status", "status").unique()
     status = _Status(
         present=statuses.filter(pl.col("status").is_in(_PRESENT))["__r_status"],
@@ -364,10 +357,10 @@ def digest_attendance(
     )
 
     # 2. sightings pass -------------------------------------------------------------------
-    raw_sightings = _by_calendar(src, raw_dtype, day_norm, school_days, as_of, status) if calendar else None
+    raw_sightings = _by_calendar(src, raw_dtype, day_norm, latest_days, as_of, status) if calendar else None
     by_calendar = raw_sightings is not None
     if raw_sightings is None:
-        raw_sightings = _by_day_table(src, day_norm, school_days, status)
+        raw_sightings = _by_day_table(src, day_norm, latest_days, status)
     timings["sightings"] = time.perf_counter() - clock - sum(timings.values())
     sight_norm = _normalised(raw_sightings, [fields[c] for c in SIGHTING], known)
     merged_masks = [c for c in sight_norm.columns if "_mask" in c]
@@ -385,7 +378,7 @@ def digest_attendance(
             pl.col("days").sum(), *(pl.col(m).bitwise_or() for m in merged_masks), pl.col("undated_rows").sum()
         )
     if by_calendar and as_of is not None:
-        sightings = _calendar_to_school_days(sightings, school_days, as_of)
+        sightings = _calendar_to_school_days(sightings, latest_days, as_of)
     # A fixed order whatever order the parallel group-by returned: by a hash of the
     # sighting (sorting on six text columns costs three times as much).
     sightings = sightings.sort(pl.struct(SIGHTING).hash(_ORDER_SEED))

@@ -15,7 +15,7 @@ from loguru import logger
 
 from xueji.errors import InputError
 from xueji.io.digest import AttendanceDigest, digest_attendance
-from xueji.io.normalise import DTYPES, REQUIRED, plan_field, raw_string
+from xueji.io.normalise import DTYPES, REQUIRED, plan_field, raw_string, staged
 from xueji.io.readers import RawTable, find_table_file, open_table
 from xueji.io.schema import TableSchema, load_schemas
 
@@ -84,11 +84,9 @@ def _typed_rows(
     """
     dtypes = source.collect_schema()
     plans = [plan_field(f, dtypes[f.name]) for f in schema.fields if f.name in dtypes]
-    staged = (
-        source.with_columns([raw_string(p.field, dtypes[p.field.name]).alias(f"__r_{p.field.name}") for p in plans])
-        .with_columns([p.text.alias(p.text_col) for p in plans if p.text is not None])
-        .with_columns([p.value.alias(p.value_col) for p in plans])
-        .with_columns([p.code.alias(p.code_col) for p in plans])
+    stages = staged(
+        source.with_columns([raw_string(p.field, dtypes[p.field.name]).alias(f"__r_{p.field.name}") for p in plans]),
+        plans,
     )
     values: list[pl.Expr] = []
     planned = {p.field.name: p for p in plans}
@@ -98,7 +96,7 @@ def _typed_rows(
         else:
             default = pl.lit(f.default, dtype=DTYPES[f.type]) if f.default is not None else pl.lit(None, DTYPES[f.type])
             values.append(default.alias(f.name))
-    compact = staged.select(
+    compact = stages.select(
         pl.col(ROW), *values, *[pl.col(f"__r_{p.field.name}") for p in plans], *[pl.col(p.code_col) for p in plans]
     )
     if materialise:

@@ -7,6 +7,7 @@ is not OK ("unknown"). Messages are written only for the cells that have a code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -121,6 +122,16 @@ class FieldPlan:
     @property
     def code_col(self) -> str:
         return f"__e_{self.field.name}"
+
+
+def staged(frame: pl.LazyFrame, plans: Sequence[FieldPlan]) -> pl.LazyFrame:
+    """``frame`` with every plan's stages as helper columns, one stage at a time (clean
+    text, then parse, then error code), so each expression runs once per cell."""
+    return (
+        frame.with_columns([p.text.alias(p.text_col) for p in plans if p.text is not None])
+        .with_columns([p.value.alias(p.value_col) for p in plans])
+        .with_columns([p.code.alias(p.code_col) for p in plans])
+    )
 
 
 def plan_field(f: FieldSchema, source_dtype: pl.DataType) -> FieldPlan:

@@ -26,13 +26,12 @@ from collections.abc import Callable
 import polars as pl
 
 from xueji.errors import ConfigError
-from xueji.io.digest import HORIZON_DAYS
+from xueji.io.digest import DAY_BITS, HORIZON_DAYS, school_days
 from xueji.rules.base import AuditContext
 
 # One bit per window day: the window is at most the digest's horizon.
 MAX_WINDOW_DAYS = HORIZON_DAYS
 
-_BITS = {i: 1 << i for i in range(MAX_WINDOW_DAYS)}
 _MASKS = ("rows_mask", "present_mask", "absent_mask")
 
 
@@ -61,20 +60,16 @@ def materialised(
 
 
 def _window_days(ctx: AuditContext) -> pl.LazyFrame:
+    # The digest's own numbering of school days (its masks use it), cut to the window.
     n = window_days_setting(ctx)
     return (
-        ctx.identity.attendance_days.lazy()
-        .filter(pl.col("school_code").is_not_null() & pl.col("date").is_not_null() & (pl.col("date") <= ctx.as_of))
-        .group_by("school_code", "date")
-        .agg()
-        # Dates are distinct within a school, so rank 1 is its latest school day.
-        .with_columns(
-            (pl.col("date").rank("ordinal", descending=True).over("school_code") - 1)
-            .cast(pl.Int32)
-            .alias("day_bit")
-        )
+        school_days(ctx.identity.attendance_days, ctx.as_of)
+        .lazy()
         .filter(pl.col("day_bit") < n)
-        .with_columns(pl.col("day_bit").replace_strict(_BITS, return_dtype=pl.UInt64).alias("bit"))
+        .with_columns(
+            pl.col("day_bit").cast(pl.Int32),
+            pl.col("day_bit").replace_strict(DAY_BITS, return_dtype=pl.UInt64).alias("bit"),
+        )
     )
 
 
