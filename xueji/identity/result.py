@@ -10,6 +10,7 @@ import polars as pl
 
 from xueji.errors import NotFound
 from xueji.ids import mask_id, mask_id_text
+from xueji.io.digest import SIGHTING_SCHEMA
 
 RECORDS_SCHEMA: dict[str, pl.DataType] = {
     "_row": pl.Int64(),
@@ -20,12 +21,7 @@ RECORDS_SCHEMA: dict[str, pl.DataType] = {
 
 ATTENDANCE_PERSONS_SCHEMA: dict[str, pl.DataType] = {
     "att_person": pl.Int64(),
-    "school_code": pl.String(),
-    "grade": pl.Int64(),
-    "class_name": pl.String(),
-    "name": pl.String(),
-    "id_number": pl.String(),
-    "local_id": pl.String(),
+    **SIGHTING_SCHEMA,  # how the school writes the person (ID: the best one seen)
     "record_row": pl.Int64(),
     "person_id": pl.Int64(),
     "method": pl.String(),

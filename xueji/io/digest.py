@@ -41,21 +41,26 @@ from xueji.io.schema import FieldSchema, TableSchema
 # attendance rules can be configured with.
 HORIZON_DAYS = 64
 
-SIGHTING = ("school_code", "grade", "class_name", "name", "id_number", "local_id")
 _DAY_KEY = ("school_code", "date")
 _PRESENT = ("present", "late")
 _ABSENT = "absent"
 DAY_BITS = {i: 1 << i for i in range(HORIZON_DAYS)}  # day_bit → its mask bit
 MASKS = ("rows_mask", "present_mask", "absent_mask")
 
-SIGHTINGS_SCHEMA: dict[str, pl.DataType] = {
-    "sid": pl.Int64(),
+# The columns of a sighting, typed as the loader types them.
+SIGHTING_SCHEMA: dict[str, pl.DataType] = {
     "school_code": pl.String(),
     "grade": pl.Int64(),
     "class_name": pl.String(),
     "name": pl.String(),
     "id_number": pl.String(),
     "local_id": pl.String(),
+}
+SIGHTING = tuple(SIGHTING_SCHEMA)
+
+SIGHTINGS_SCHEMA: dict[str, pl.DataType] = {
+    "sid": pl.Int64(),
+    **SIGHTING_SCHEMA,
     "days": pl.Int64(),
     "rows_mask": pl.UInt64(),
     "present_mask": pl.UInt64(),
