@@ -124,6 +124,38 @@ def test_the_letter_of_the_contract_ignores_place() -> None:
     assert groups([rec("G" + A, A, "张伟"), namesake], dup_min_weight=1.0) == [{1, 2}]
 
 
+def test_dup_min_weight_1_takes_the_weakest_pair_the_contract_calls_a_duplicate() -> None:
+    # No ID number, a homophone, day and month swapped, hukou in another county: the
+    # weakest pair contract §3 makes one person. README: at 1 it is a group, at 6 not.
+    weakest = rec(
+        "L430181201512030001",
+        None,
+        "张玮",
+        birth_date=date(2015, 12, 3),
+        hukou_area_code="430181002003",
+        **OTHER,
+    )
+    assert groups([rec("G" + A, A, "张伟"), weakest], dup_min_weight=1.0) == [{1, 2}]
+    assert groups([rec("G" + A, A, "张伟"), weakest]) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "second", "expected"),
+    [
+        ("homophone on an L number", rec(L1, None, "张玮"), []),
+        ("homophone with a mistyped copy of the ID", rec("G" + sub(A, 9), sub(A, 9), "张玮"), []),
+        ("exact name on an L number", rec(L1, None, "张伟"), [{1, 2}]),
+        ("homophone with the same ID", rec("G" + A, A, "张玮"), [{1, 2}]),
+    ],
+)
+def test_dup_min_weight_1_keeps_the_twin_veto_in_one_school_and_grade(
+    case: str, second: dict[str, Any], expected: list[set[int]]
+) -> None:
+    # README: the same-school-and-grade homophone veto is not a weight; no threshold
+    # lifts it. Only the same ID number overrides it, and an exact name is no homophone.
+    assert groups([rec("G" + A, A, "张伟"), second], dup_min_weight=1.0) == expected, case
+
+
 def test_only_active_records_get_a_group() -> None:
     rows = [
         rec("G" + A, A, "张伟"),

@@ -151,22 +151,95 @@ def test_duplicate_primary_key_is_reported_and_kept_out(minimal: Path, write: Wr
     assert inputs.tables["schools"].collect()["school_name"].to_list() == ["长沙市岳麓区第一小学"]
 
 
-def test_missing_required_columns_stop_with_one_message(minimal: Path, write: WriteFile) -> None:
-    write("registry.csv", "student_no,id_number,name,gender,birth_date,class_name,status,enrol_date\n")
+def _column_missing(file: str, column: str, label: str, hint: str = "") -> tuple[str, None, str, None, str]:
+    message = f"required column missing: every row of this file lacks {label}; rules that need it skip these rows"
+    return (file, None, column, None, message + hint)
+
+
+def test_missing_some_required_columns_load_with_one_data_error_per_column(minimal: Path, write: WriteFile) -> None:
+    # Contract §4: a row missing a required column is reported and the audit goes on. The
+    # whole column is one data error each (a row per data row would flood data_errors).
+    head = "student_no,id_number,name,gender,birth_date,class_name,status,enrol_date\n"
+    rows = "G11010519491231002X,11010519491231002X,张三,M,2015-03-01,3班,enrolled,2023-09-01\n" * 3
+    write("registry.csv", head + rows.replace("2023-09-01\n", "2023-13-01\n", 1))
+    inputs = load_inputs(minimal)
+    assert errors_of(minimal) == [
+        _column_missing("registry.csv", "grade", "grade (年级)"),
+        _column_missing("registry.csv", "school_code", "school_code (学校标识码)"),
+        ("registry.csv", 1, "enrol_date", "2023-13-01", "'2023-13-01' is not a date (use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)"),
+    ]
+    df = inputs.tables["registry"].collect()
+    assert df.height == 3
+    assert df["grade"].to_list() == [None] * 3 and df["school_code"].to_list() == [None] * 3
+    assert df["name"].to_list() == ["张三"] * 3
+    assert inputs.sources["registry"].missing_columns == ("grade", "school_code")
+    assert inputs.warnings == [
+        "registry.csv: 2 required columns missing: grade (年级), school_code (学校标识码); "
+        "rules that need them skip every row of this file"
+    ]
+    assert format_data_error(inputs.data_errors.row(0, named=True)) == (
+        "registry.csv, grade (年级): required column missing: every row of this file lacks grade (年级); "
+        "rules that need it skip these rows"
+    )
+
+
+def test_a_file_with_none_of_its_table_s_required_columns_stops_with_one_message(
+    minimal: Path, write: WriteFile
+) -> None:
+    write("catchments.csv", "entry_grade\n1\n")
     with pytest.raises(InputError) as exc:
         load_inputs(minimal)
-    assert str(exc.value) == "registry.csv: 2 required columns missing: grade (年级), school_code (学校标识码)"
+    # The README's example, word for word.
+    assert str(exc.value) == "catchments.csv: all 2 required columns missing: area_code (片区区划代码), school_code (学校标识码)"
     assert exc.value.exit_code == 2
+    (minimal / "catchments.csv").unlink()
+    write("registry.csv", "id_type,id_number\nresident_id,11010519491231002X\n")
+    with pytest.raises(InputError, match=r"^registry.csv: all 9 required columns missing: birth_date \(出生日期\), "):
+        load_inputs(minimal)
 
 
 def test_unknown_header_gets_a_did_you_mean_hint(minimal: Path, write: WriteFile) -> None:
     write("registry.csv", REGISTRY_EN.replace("birth_date", "birthdate"))
+    inputs = load_inputs(minimal)
+    hint = " (unknown column 'birthdate' is ignored; did you mean birth_date (出生日期)?)"
+    assert errors_of(minimal) == [_column_missing("registry.csv", "birth_date", "birth_date (出生日期)", hint)]
+    assert inputs.warnings[0] == "registry.csv: unknown column 'birthdate' is ignored; did you mean birth_date (出生日期)?"
+    # A file with none of its columns keeps the hints in its one message.
+    write("catchments.csv", "schoolcode,areacode\n4301040001,430104\n")
     with pytest.raises(InputError) as exc:
         load_inputs(minimal)
     assert str(exc.value) == (
-        "registry.csv: 1 required column missing: birth_date (出生日期) "
-        "(unknown column 'birthdate' is ignored; did you mean birth_date (出生日期)?)"
+        "catchments.csv: all 2 required columns missing: area_code (片区区划代码), school_code (学校标识码) "
+        "(unknown column 'schoolcode' is ignored; did you mean school_code (学校标识码)?; "
+        "unknown column 'areacode' is ignored; did you mean area_code (片区区划代码)?)"
     )
+
+
+def test_a_missing_referenced_column_is_no_error_on_every_referring_row(data_dir: Path, write: WriteFile) -> None:
+    # schools.csv lacks school_code: registry's codes cannot be checked against it, which
+    # is not "not in schools.csv" on every registry row.
+    write("schools.csv", "学校名称,所在区县代码,办学类型,举办者类型\n长沙市岳麓区第一小学,430104,小学,公办\n", "gb18030")
+    write("registry.csv", REGISTRY_EN)
+    inputs = load_inputs(data_dir)
+    assert errors_of(data_dir) == [_column_missing("schools.csv", "school_code", "school_code (学校标识码)")]
+    assert inputs.tables["registry"].collect()["school_code"].to_list() == ["4301040001"]
+
+
+def test_a_missing_attendance_column_is_one_data_error_not_one_per_row(minimal: Path, write: WriteFile) -> None:
+    # Attendance is digested, not checked row by row: a column it lacks must not make
+    # every row "required but empty". Row 2's bad date is still reported by its row.
+    head = "school_code,date,grade,class_name,name\n"
+    rows = "4301040001,2026-11-19,3,3班,张三\n4301040001,2026-11-31,3,3班,张三\n4301040001,2026-11-20,3,3班,张三\n"
+    write("attendance.csv", head + rows)
+    inputs = load_inputs(minimal, as_of=date(2026, 11, 20))
+    assert errors_of(minimal) == [
+        _column_missing("attendance.csv", "status", "status (出勤状态)"),
+        ("attendance.csv", 2, "date", "2026-11-31", "'2026-11-31' is not a date (use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)"),
+    ]
+    assert inputs.attendance is not None and inputs.attendance.rows == 3
+    sighting = inputs.attendance.sightings.row(0, named=True)
+    # Rows on two dated days, neither present nor absent: the status is unknown.
+    assert (sighting["days"], sighting["rows_mask"], sighting["present_mask"], sighting["absent_mask"]) == (3, 0b11, 0, 0)
 
 
 def test_extra_unknown_column_is_a_warning_not_an_error(minimal: Path, write: WriteFile) -> None:
@@ -252,6 +325,23 @@ def test_validate_cli_summarises_and_writes_errors(minimal: Path, write: WriteFi
     assert out.stat().st_mode & 0o777 == 0o600
 
 
+def test_validate_cli_reports_a_missing_required_column_and_exits_0(
+    minimal: Path, write: WriteFile, runner: CliRunner, tmp_path: Path
+) -> None:
+    write("registry.csv", REGISTRY_EN.replace(",grade,", ",年级_,"))
+    out = tmp_path / "data_errors.csv"
+    result = runner.invoke(main, ["validate", str(minimal), "--errors", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "registry.csv, grade (年级): required column missing: every row of this file lacks grade (年级); "
+        "rules that need it skip these rows"
+    ) in result.output
+    assert "warning: registry.csv: 1 required column missing: grade (年级); rules that need it skip every row" in result.output
+    assert "1 data error; written to" in result.output
+    written = pl.read_csv(out, infer_schema=False).to_dicts()
+    assert [(r["file"], r["row"], r["column"], r["value"]) for r in written] == [("registry.csv", None, "grade", None)]
+
+
 def test_validate_cli_exit_2_and_nothing_written_for_unusable_input(
     minimal: Path, data_dir: Path, runner: CliRunner, tmp_path: Path
 ) -> None:
@@ -261,4 +351,9 @@ def test_validate_cli_exit_2_and_nothing_written_for_unusable_input(
     assert result.exit_code == 2
     assert "Error: " in result.output and "1 required table missing: schools (学校)" in result.output
     assert "Traceback" not in result.output
+    assert not out.exists()
+    (data_dir / "schools.csv").write_text("备注\n无\n", encoding="utf-8")
+    result = runner.invoke(main, ["validate", str(minimal), "--errors", str(out)])
+    assert result.exit_code == 2
+    assert "schools.csv: all 5 required columns missing: " in result.output
     assert not out.exists()

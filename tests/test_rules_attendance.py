@@ -301,10 +301,25 @@ SEPARATION_CASES: list[
         [],
     ),
     (
-        "attends both A and B (moved mid-window)",
+        # Contract §3: attending A while the record is at B is 人籍分离, mid-window move or not.
+        "attends A then B (moved mid-window)",
         [WANG_AT_B],
         attend(WANG_AT_B | {"school_code": A}, "P" * 10 + "." * 10, by_id=True)
         + attend(WANG_AT_B, "." * 10 + "P" * 10, by_id=True),
+        [WANG_AT_B],
+    ),
+    (
+        "attends both A and B on 5 days each",
+        [WANG_AT_B],
+        attend(WANG_AT_B | {"school_code": A}, "." * 15 + "PPPPP", by_id=True)
+        + attend(WANG_AT_B, "PPPPP" + "." * 15, by_id=True),
+        [WANG_AT_B],
+    ),
+    (
+        "attends B, 4 days at A",
+        [WANG_AT_B],
+        attend(WANG_AT_B | {"school_code": A}, "." * 16 + "PPPP", by_id=True)
+        + attend(WANG_AT_B, "P" * 16 + "." * 4, by_id=True),
         [],
     ),
     (
@@ -356,6 +371,24 @@ def test_separation(
     assert _subjects(out) == [(r["student_no"], r["school_code"]) for r in expected]
 
 
+def test_separation_while_also_attending_the_record_s_school_says_so() -> None:
+    out = _run(
+        "SEPARATION",
+        [WANG_AT_B, OTHER],
+        attend(OTHER)
+        + attend(WANG_AT_B | {"school_code": A}, "P" * 6 + "." * 14, by_id=True)
+        + attend(WANG_AT_B, "." * 12 + "P" * 8, by_id=True),
+    )
+    assert _subjects(out) == [(WANG_AT_B["student_no"], B)]
+    assert out["detail"][0] == (
+        "王芳（测试学校0002 3年级1班）的学籍在本校（在籍），但本人在测试学校0001（出勤或迟到 6 天）就读，"
+        "同时在本校出勤或迟到 8 天（人籍分离）。"
+    )
+    proof = json.loads(out["evidence"][0])
+    assert [a["school_code"] for a in proof["attends"]] == [A]
+    assert proof["present_or_late_days_at_record_school"] == 8
+
+
 def test_separation_detail_names_the_school_attended() -> None:
     out = _run(
         "SEPARATION",
@@ -368,6 +401,7 @@ def test_separation_detail_names_the_school_attended() -> None:
     )
     assert out["severity"][0] == "high"
     proof = json.loads(out["evidence"][0])
+    assert proof["present_or_late_days_at_record_school"] is None
     assert proof["attends"] == [
         {
             "school_code": A,

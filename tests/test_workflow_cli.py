@@ -234,3 +234,16 @@ def test_registry_import_from_a_folder(tmp_path: Path) -> None:
     missing = runner.invoke(main, ["registry", "import", str(tmp_path / "nowhere")], env=env)
     assert missing.exit_code == 2
     assert missing.stderr == f"Error: {tmp_path / 'nowhere'}: no such input folder\n"
+    # The audit reads a registry lacking a required column; an import would blank it (or,
+    # for school_code, remove every student of the folder's schools): refused, nothing changed.
+    text = (data / "registry.csv").read_text(encoding="utf-8-sig")
+    (data / "registry.csv").write_text(text.replace(",school_code,", ",学校,"), encoding="utf-8")
+    refused = runner.invoke(main, ["registry", "import", str(data)], env=env)
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines()[-1] == (
+        f"Error: {data}: required columns missing (registry.csv: school_code (学校标识码)); "
+        "an import replaces each school's students with the file's rows, so nothing was imported"
+    )
+    (data / "registry.csv").write_text(text, encoding="utf-8")
+    after = runner.invoke(main, ["registry", "import", str(data)], env=env)
+    assert "students: 0 added, 2 updated, 0 removed" in after.stdout

@@ -69,7 +69,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("dup_id_max_edits", 2, "character edits within which a failing ID number still points to the same person", _CONTRACT + " DUPLICATE_RECORD"),
     Threshold("link_name_min_score", 0.8, "name similarity (0–1) for a name-based attendance or residence link", "xueji identity spec"),
     Threshold("link_class_name_min_score", 0.8, "name similarity (0–1) for linking an attendance person to a record of the same class", "xueji identity spec"),
-    Threshold("dup_min_weight", 6.0, "match weight from which two records with no decisive level are one person (1 = the contract's letter, place ignored; 6 also needs the same county when one ID is missing)", "xueji identity spec; " + _CONTRACT + " DUPLICATE_RECORD"),
+    Threshold("dup_min_weight", 6.0, "match weight from which two records with no decisive level are one person (at 6, when one record has no ID number, different hukou counties make them namesakes; 1 drops that, so every pair the contract's wording names is one person; no value lifts the veto on a homophone in the same school and grade: twins)", "xueji identity spec; " + _CONTRACT + " DUPLICATE_RECORD"),
     Threshold("residence_min_weight", 6.0, "match weight from which a residence row links by name, birth date and gender", "xueji identity spec"),
 )
 

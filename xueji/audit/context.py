@@ -85,10 +85,30 @@ def _table_label(table: str) -> str:
     return f"{table} ({schemas[table].title})" if table in schemas else table
 
 
+def _absent_needed(rule: Rule, missing_columns: Mapping[str, Sequence[str]]) -> str | None:
+    """Why ``rule`` cannot run when files lack columns it needs, or None when it can."""
+    schemas = load_schemas()
+    absent: dict[str, list[str]] = {}
+    for needed in rule.needs_columns:
+        table, column = needed.split(".", 1)
+        if column in missing_columns.get(table, ()):
+            absent.setdefault(table, []).append(schemas[table].field(column).label)
+    if not absent:
+        return None
+    listed = "; ".join(f"{_table_label(t)}: {', '.join(cols)}" for t, cols in absent.items())
+    return f"needs columns the input files lack ({listed}): every row would be unknown to it"
+
+
 def select_rules(
-    tables: Mapping[str, object], codes: Iterable[str] | None, has_previous_registry: bool
+    tables: Mapping[str, object],
+    codes: Iterable[str] | None,
+    has_previous_registry: bool,
+    missing_columns: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[Rule], list[RuleStatus]]:
-    """The rules to evaluate and the status of every rule asked for (skipped ones say why)."""
+    """The rules to evaluate and the status of every rule asked for (skipped ones say why).
+
+    ``missing_columns``: table → required columns its file lacks; a rule that needs one
+    of them (``Rule.needs_columns``) is skipped."""
     wanted = set(codes) if codes is not None else None
     run: list[Rule] = []
     statuses: list[RuleStatus] = []
@@ -99,6 +119,10 @@ def select_rules(
         if missing:
             reason = "needs " + ", ".join(_table_label(t) for t in missing) + ", which was not supplied"
             statuses.append(RuleStatus(rule.code, False, reason=reason))
+            continue
+        lacking = _absent_needed(rule, missing_columns or {})
+        if lacking is not None:
+            statuses.append(RuleStatus(rule.code, False, reason=lacking))
             continue
         note = None
         if rule.code == "UNAPPROVED_TRANSFER":

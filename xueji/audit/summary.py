@@ -90,14 +90,22 @@ def coverage(ctx: AuditContext, collected: Sequence[pl.DataFrame], inputs: Input
     errors = inputs.data_errors
     out["data_errors"] = {
         "total": errors.height,
-        "rows_with_errors": {
-            str(f): int(n) for f, n in errors.group_by("file").agg(pl.col("row").n_unique()).sort("file").iter_rows()
-        },
+        "rows_with_errors": _rows_with_errors(inputs),
         "by_column": {
             f"{f}:{c}": int(n) for f, c, n in errors.group_by("file", "column").len().sort("file", "column").iter_rows()
         },
     }
     return out
+
+
+def _rows_with_errors(inputs: Inputs) -> dict[str, int]:
+    """Per file, the data rows with at least one error. A required column the file lacks
+    (an error whose row is null) is an error on every row of that file."""
+    errors = inputs.data_errors
+    every_row = set(errors.filter(pl.col("row").is_null())["file"].to_list())
+    rows = {src.path.name: src.rows for src in inputs.sources.values()}
+    counted = errors.group_by("file").agg(pl.col("row").drop_nulls().n_unique().alias("n")).sort("file")
+    return {str(f): rows.get(str(f), int(n)) if f in every_row else int(n) for f, n in counted.iter_rows()}
 
 
 def file_sha256(path: Path) -> str:
@@ -120,6 +128,8 @@ def inputs_section(inputs: Inputs) -> dict[str, Any]:
         }
         if src.unknown_headers:
             out[name]["unknown_headers"] = list(src.unknown_headers)
+        if src.missing_columns:
+            out[name]["missing_columns"] = list(src.missing_columns)
     return out
 
 

@@ -30,8 +30,9 @@ def validate(data_dir: Path, errors_out: Path, show: int) -> None:
     Example:
         xueji validate sample_data/demo --errors /tmp/data_errors.csv
 
-    Exit code 0 when the folder is usable (data errors or not), 2 when it is not
-    (a required table or column missing, an unreadable file).
+    Exit code 0 when the folder is usable (data errors or not, and a file lacking some
+    required columns is usable: each is one data error), 2 when it is not (a required
+    table missing, a file with none of its table's required columns, an unreadable file).
     """
     report = validate_folder(data_dir, errors_out)
     click.echo(f"{'table':<18}{'file':<26}{'read as':<22}{'rows':>12}{'errors':>9}")

@@ -217,7 +217,15 @@ def dedupe_registry(feat: pl.DataFrame, spec: LinkSpec) -> DedupeResult:
     groups = (
         info.filter("active")
         .group_by("person_id")
-        .agg(pl.len().alias("group_size"), pl.col("student_no").min().alias("_first"))
+        .agg(
+            pl.len().alias("group_size"),
+            # A group none of whose records has a student number (the file lacks the
+            # column, or every cell is empty) is named by its first row instead: stable
+            # while the file is, and no crash on a null.
+            pl.coalesce(
+                pl.col("student_no").min(), pl.lit("row ") + pl.col("_row").min().cast(pl.String)
+            ).alias("_first"),
+        )
         .filter(pl.col("group_size") >= 2)
     )
     groups = groups.with_columns(

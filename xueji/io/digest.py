@@ -338,6 +338,9 @@ def digest_attendance(
     ``calendar=False`` forces the day-table join (the tests compare both ways).
     """
     known = known or {}
+    # Columns the file has: one it lacks is null on every row, and the loader reports it
+    # once (contract §4), not as a bad cell per row.
+    supplied = frame.collect_schema().names()
     # Row numbers only for the errors pass: numbering the rows of the other two passes
     # would make the streaming engine keep them in order.
     src = _with_columns(frame, schema)
@@ -410,6 +413,10 @@ def digest_attendance(
     bad: list[pl.Expr] = []
     for normalised, names in ((sight_norm, SIGHTING), (day_norm, ("date", "status"))):
         for name in names:
+            if name not in supplied:
+                # Null on every row: it would send every row to this pass (60 M rows
+                # read again) only for the cells of the other columns to be checked.
+                continue
             values = normalised.filter(pl.col(f"__e_{name}") != OK)[f"__r_{name}"].unique()
             if values.len() == 0:
                 continue
@@ -417,6 +424,10 @@ def digest_attendance(
             bad.append(hit | pl.col(name).is_null() if values.null_count() else hit)
     if not bad:
         return digest, None
-    rows_with_errors = src.with_row_index("_row", offset=1).filter(pl.any_horizontal(bad)).collect(engine="streaming")
+    # Only the supplied columns go to the checker: a column the file lacks would be
+    # "required but empty" on every row read here.
+    rows_with_errors = (
+        src.with_row_index("_row", offset=1).filter(pl.any_horizontal(bad)).select("_row", *supplied).collect(engine="streaming")
+    )
     return digest, cell_errors(rows_with_errors)
 

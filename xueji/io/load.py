@@ -6,6 +6,7 @@ files → ``open_table`` (headers) → ``parse_field`` (typed values + messages)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -42,6 +43,7 @@ class SourceInfo:
     header_languages: tuple[str, ...]
     rows: int
     unknown_headers: tuple[str, ...] = ()
+    missing_columns: tuple[str, ...] = ()  # required columns the file lacks (null on every row)
 
 
 @dataclass
@@ -58,6 +60,21 @@ class Inputs:
     def has(self, table: str) -> bool:
         """Whether the optional ``table`` was supplied."""
         return table in self.tables
+
+    def missing_columns(self) -> dict[str, tuple[str, ...]]:
+        """Table → the required columns its file lacks, for the tables that lack some."""
+        return {name: src.missing_columns for name, src in self.sources.items() if src.missing_columns}
+
+    def lacking(self, tables: Iterable[str]) -> str | None:
+        """``registry.csv: grade (年级), ...`` for the files of ``tables`` that lack required
+        columns (``; `` between files), or None when none does."""
+        schemas = load_schemas()
+        parts = [
+            f"{self.sources[t].path.name}: {', '.join(schemas[t].field(c).label for c in cols)}"
+            for t, cols in self.missing_columns().items()
+            if t in set(tables)
+        ]
+        return "; ".join(parts) or None
 
 
 def empty_data_errors() -> pl.DataFrame:
@@ -142,6 +159,29 @@ def _typed_rows(
     return typed, cell_errors
 
 
+def missing_column_errors(raw: RawTable) -> pl.DataFrame:
+    """One data_errors row per required column the file lacks (contract §4).
+
+    The column's value is unknown on every row, so one row with ``row`` null stands for
+    all of them: a row per data row would repeat one fact millions of times (attendance).
+    """
+    messages = [
+        f"required column missing: every row of this file lacks {f.label}; rules that need it skip these rows"
+        + (f" (unknown column {raw.hints[f.name]!r} is ignored; did you mean {f.label}?)" if f.name in raw.hints else "")
+        for f in raw.missing
+    ]
+    return pl.DataFrame(
+        {
+            "file": [raw.file] * len(raw.missing),
+            "row": [None] * len(raw.missing),
+            "column": [f.name for f in raw.missing],
+            "value": [None] * len(raw.missing),
+            "message": messages,
+        },
+        schema=DATA_ERROR_SCHEMA,
+    )
+
+
 def _unique_errors(file: str, schema: TableSchema, typed: pl.LazyFrame) -> list[pl.LazyFrame]:
     out = []
     for f in schema.fields:
@@ -170,8 +210,10 @@ def load_inputs(folder: Path, as_of: date | None = None) -> Inputs:
     """Open, normalise and validate every table in ``folder``.
 
     Raises InputError (exit 2) for a missing folder, a missing required table, an
-    unreadable file or missing required columns — before anything is written. Bad
-    cells become nulls in the typed frames and rows of ``data_errors``.
+    unreadable file or a file with none of its table's required columns — before
+    anything is written. Bad cells become nulls in the typed frames and rows of
+    ``data_errors``; a required column the file lacks is null on every row and one row
+    of ``data_errors`` (``row`` null).
 
     Every table but attendance is read once, into memory: the typed frames are lazy
     frames over those rows, so the stages that read them again re-parse nothing.
@@ -204,6 +246,8 @@ def load_inputs(folder: Path, as_of: date | None = None) -> Inputs:
     warnings: list[str] = []
     for name, raw in raws.items():
         warnings.extend(raw.warnings)
+        if raw.missing:
+            error_plans.append(missing_column_errors(raw).lazy())
         if name == DIGESTED:
             continue
         try:
@@ -224,10 +268,14 @@ def load_inputs(folder: Path, as_of: date | None = None) -> Inputs:
 
     # Foreign keys: a code that names no row of the referenced table is an error and
     # unknown. The referenced tables (schools) are small: their codes are collected once.
+    # A referenced column its file lacks gives no codes to check against: every code
+    # would be "not in" it, an error per row that says nothing about the row.
     known_codes: dict[tuple[str, str], pl.Series] = {}
     for raw in raws.values():
         for _column, ref_table, ref_column in raw.schema.foreign_keys:
-            if ref_table in typed and (ref_table, ref_column) not in known_codes:
+            if ref_table not in typed or any(f.name == ref_column for f in raws[ref_table].missing):
+                continue
+            if (ref_table, ref_column) not in known_codes:
                 frame = typed[ref_table].select(pl.col(ref_column).drop_nulls().unique())
                 known_codes[(ref_table, ref_column)] = frame.collect().to_series()
 
@@ -294,7 +342,16 @@ def load_inputs(folder: Path, as_of: date | None = None) -> Inputs:
     data_errors = collected[-1].cast(DATA_ERROR_SCHEMA).sort("file", "row", "column")  # type: ignore[arg-type]
 
     sources = {
-        name: SourceInfo(name, raw.path, raw.format, raw.encoding, raw.header_languages, counts[name], tuple(raw.unknown_headers))
+        name: SourceInfo(
+            name,
+            raw.path,
+            raw.format,
+            raw.encoding,
+            raw.header_languages,
+            counts[name],
+            tuple(raw.unknown_headers),
+            tuple(f.name for f in raw.missing),
+        )
         for name, raw in raws.items()
     }
     for w in warnings:
@@ -310,7 +367,9 @@ def load_inputs(folder: Path, as_of: date | None = None) -> Inputs:
 
 
 def format_data_error(row: dict[str, object], schemas: dict[str, TableSchema] | None = None) -> str:
-    """``registry.csv row 17, birth_date (出生日期): '2013-02-30' is not a date (...)``."""
+    """``registry.csv row 17, birth_date (出生日期): '2013-02-30' is not a date (...)``;
+    ``registry.csv, grade (年级): required column missing: ...`` for a column the file
+    lacks (its row is null: it concerns every row)."""
     schemas = schemas or load_schemas()
     file = str(row["file"])
     table = file.rsplit(".", 1)[0]
@@ -321,4 +380,5 @@ def format_data_error(row: dict[str, object], schemas: dict[str, TableSchema] | 
             label = schemas[table].field(column).label
         except KeyError:
             pass
-    return f"{file} row {row['row']}, {label}: {row['message']}"
+    where = file if row["row"] is None else f"{file} row {row['row']}"
+    return f"{where}, {label}: {row['message']}"

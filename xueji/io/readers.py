@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from xueji.errors import InputError
-from xueji.io.schema import TableSchema
+from xueji.io.schema import FieldSchema, TableSchema
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
 _CHUNK = 1 << 22
@@ -34,6 +34,11 @@ class RawTable:
     header_languages: tuple[str, ...]
     unknown_headers: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Required columns the file lacks (some, never all: that stops the load). Their
+    # values are unknown on every row; the loader reports each once in data_errors.
+    missing: tuple[FieldSchema, ...] = ()
+    # Field name → the unknown header that probably meant it (a "did you mean" hint).
+    hints: dict[str, str] = field(default_factory=dict)
 
     @property
     def file(self) -> str:
@@ -95,11 +100,24 @@ def _clean_header(h: str) -> str:
     return to_halfwidth(h.replace("\ufeff", "")).strip()
 
 
-def map_headers(schema: TableSchema, file: str, headers: list[str]) -> tuple[dict[str, str], list[str], tuple[str, ...], list[str]]:
+@dataclass(frozen=True)
+class HeaderMap:
+    """How a file's headers map to a table's fields."""
+
+    rename: dict[str, str]  # file header → field name
+    unknown: list[str]  # headers that name no field (ignored)
+    languages: tuple[str, ...]  # "en" and/or "zh"
+    warnings: list[str]
+    missing: tuple[FieldSchema, ...]  # required fields no header names, by name
+    hints: dict[str, str]  # field name → the unknown header that probably meant it
+
+
+def map_headers(schema: TableSchema, file: str, headers: list[str]) -> HeaderMap:
     """Map file headers to field names.
 
-    Returns (rename map, unknown headers, languages seen, warnings). Two headers naming
-    one field, or missing required columns, raise InputError.
+    Two headers naming one field raise InputError, and so does a file with none of the
+    table's required columns (contract §4). A file lacking
+    only some required columns is read: those columns are listed in ``missing``.
     """
     accepted = schema.header_map()
     rename: dict[str, str] = {}
@@ -107,6 +125,7 @@ def map_headers(schema: TableSchema, file: str, headers: list[str]) -> tuple[dic
     unknown: list[str] = []
     languages: set[str] = set()
     warnings: list[str] = []
+    hints: dict[str, str] = {}
     for h in headers:
         key = _clean_header(h)
         target = accepted.get(key) or accepted.get(key.lower())
@@ -117,6 +136,8 @@ def map_headers(schema: TableSchema, file: str, headers: list[str]) -> tuple[dic
                 key, choices, n=1, cutoff=0.5
             )
             fix = f"; did you mean {accepted[hint[0]]} ({schema.field(accepted[hint[0]]).title})?" if hint else ""
+            if hint:
+                hints.setdefault(accepted[hint[0]], h)
             warnings.append(f"{file}: unknown column {h!r} is ignored{fix}")
             continue
         if target in seen:
@@ -126,14 +147,23 @@ def map_headers(schema: TableSchema, file: str, headers: list[str]) -> tuple[dic
         seen[target] = h
         rename[h] = target
         languages.add("zh" if key == schema.field(target).title else "en")
-    missing = [f for f in schema.required_fields if f.name not in seen]
+    missing = tuple(sorted((f for f in schema.required_fields if f.name not in seen), key=lambda f: f.name))
+    listed = ", ".join(f.label for f in missing)
+    noun = "column" if len(missing) == 1 else "columns"
+    if missing and len(missing) == len(schema.required_fields):
+        extra = "; ".join(h.split(": ", 1)[1] for h in warnings if "did you mean" in h)
+        raise InputError(
+            f"{file}: all {len(missing)} required {noun} missing: {listed}" + (f" ({extra})" if extra else "")
+        )
     if missing:
-        listed = ", ".join(f.label for f in sorted(missing, key=lambda f: f.name))
-        noun = "column" if len(missing) == 1 else "columns"
-        hints = [w for w in warnings if "did you mean" in w]
-        extra = f" ({'; '.join(h.split(': ', 1)[1] for h in hints)})" if hints else ""
-        raise InputError(f"{file}: {len(missing)} required {noun} missing: {listed}{extra}")
-    return rename, unknown, tuple(sorted(languages)), warnings
+        pronoun = "it" if len(missing) == 1 else "them"
+        warnings.append(
+            f"{file}: {len(missing)} required {noun} missing: {listed}; "
+            f"rules that need {pronoun} skip every row of this file"
+        )
+    # Only hints at a missing column help: one at a column the file has is a near-miss.
+    hints = {name: h for name, h in hints.items() if name not in seen}
+    return HeaderMap(rename, unknown, tuple(sorted(languages)), warnings, missing, hints)
 
 
 def _read_csv(path: Path, schema: TableSchema) -> tuple[pl.LazyFrame, str]:
@@ -178,7 +208,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def open_table(path: Path, schema: TableSchema) -> RawTable:
-    """Open ``path`` as ``schema``'s table with headers mapped; unknown columns are dropped."""
+    """Open ``path`` as ``schema``'s table with headers mapped; unknown columns are dropped.
+
+    Raises InputError when the file has none of the table's required columns."""
     suffix = path.suffix.lower()
     encoding: str | None = None
     if suffix == ".csv":
@@ -191,6 +223,8 @@ def open_table(path: Path, schema: TableSchema) -> RawTable:
     headers = lf.collect_schema().names()
     if not headers or headers == [""]:
         raise InputError(f"{path.name}: no header row found")
-    rename, unknown, langs, warnings = map_headers(schema, path.name, headers)
-    frame = lf.select([pl.col(src).alias(dst) for src, dst in rename.items()])
-    return RawTable(schema, path, fmt, encoding, frame, langs, unknown, warnings)
+    mapped = map_headers(schema, path.name, headers)
+    frame = lf.select([pl.col(src).alias(dst) for src, dst in mapped.rename.items()])
+    return RawTable(
+        schema, path, fmt, encoding, frame, mapped.languages, mapped.unknown, mapped.warnings, mapped.missing, mapped.hints
+    )

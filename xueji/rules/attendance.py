@@ -24,6 +24,11 @@ from xueji.rules.frames import records
 from xueji.rules.identity_checks import record_findings, record_label
 
 _MGMT = "《中小学生学籍管理办法》"
+
+# The columns attendance persons are linked by (name within the school, told apart by
+# grade). A rule that reports a link *not* found cannot run without them: every person
+# would be unlinked, or tied with a namesake in another grade and so unlinked.
+LINK_COLUMNS = tuple(f"{t}.{c}" for t in ("registry", "attendance") for c in ("school_code", "name", "grade"))
 _DROPOUT_BASIS = (
     "《中华人民共和国义务教育法》第十三条（防止适龄儿童、少年辍学）; "
     "《国务院办公厅关于进一步加强控辍保学提高义务教育巩固水平的通知》（国办发〔2017〕72号）"
@@ -152,6 +157,7 @@ GHOST_RECORD = Rule(
     needs=("schools", "registry", "attendance"),
     build=_ghost,
     thresholds=("window_school_days",),
+    needs_columns=LINK_COLUMNS,
 )
 
 
@@ -161,19 +167,35 @@ GHOST_RECORD = Rule(
 def _separation(ctx: AuditContext) -> pl.LazyFrame:
     att = attending(ctx)
     recs = records(ctx).filter(pl.col("is_active") & pl.col("school_code").is_not_null())
-    # A person who attends the record's own school is where the record says (a mid-window
-    # move shows as attending two schools): only attendance elsewhere *instead* counts.
+    # Contract §3: attending any other school is 人籍分离, whether or not the person also
+    # attends the record's own school. A child who moved mid-window and still attends the
+    # old school on attends_min_days or more is where the contract wants the finding.
     elsewhere = (
         recs.select("_row", "person_id", "school_code")
         .join(att, on="person_id", how="inner")
         .filter(pl.col("att_school_code") != pl.col("school_code"))
-        .join(
-            att.select("person_id", pl.col("att_school_code").alias("school_code")),
-            on=["person_id", "school_code"],
-            how="anti",
+    )
+    # Days the person attends the record's own school too (null: does not attend it),
+    # so the inspector sees at once a child on two rolls of attendance.
+    at_own = att.select(
+        "person_id",
+        pl.col("att_school_code").alias("school_code"),
+        pl.col("present_days").alias("_own_days"),
+    )
+    frame = recs.join(_attended_list(elsewhere, "_row"), on="_row", how="inner").join(
+        at_own, on=["person_id", "school_code"], how="left"
+    )
+    own = (
+        pl.when(pl.col("_own_days").is_null())
+        .then(pl.lit("就读，未在本校出勤（人籍分离）。"))
+        .otherwise(
+            pl.concat_str(
+                pl.lit("就读，同时在本校出勤或迟到 "),
+                pl.col("_own_days").cast(pl.String),
+                pl.lit(" 天（人籍分离）。"),
+            )
         )
     )
-    frame = recs.join(_attended_list(elsewhere, "_row"), on="_row", how="inner")
     detail = pl.concat_str(
         record_label(),
         pl.lit("的学籍在本校（"),
@@ -182,10 +204,13 @@ def _separation(ctx: AuditContext) -> pl.LazyFrame:
         ),
         pl.lit("），但本人在"),
         pl.col("_attended_text"),
-        pl.lit("就读，未在本校出勤（人籍分离）。"),
+        own,
     )
     proof = evidence(
-        registry_row=pl.col("_row"), status=pl.col("status"), attends=pl.col("_attended")
+        registry_row=pl.col("_row"),
+        status=pl.col("status"),
+        attends=pl.col("_attended"),
+        present_or_late_days_at_record_school=pl.col("_own_days"),
     )
     return record_findings(SEPARATION, frame, detail, proof)
 
@@ -197,7 +222,8 @@ SEPARATION = Rule(
     basis=_MGMT + "（籍随人走、人籍一致）",
     definition=(
         "an active record at school B whose person attends another school A (linked present or late on at "
-        "least attends_min_days of A's window days) and does not attend B; the finding is on the record at B"
+        "least attends_min_days of A's window days), whether or not the person also attends B; the finding "
+        "is on the record at B"
     ),
     subject="record",
     needs=("schools", "registry", "attendance"),
@@ -293,6 +319,7 @@ UNREGISTERED_ATTENDEE = Rule(
     needs=("schools", "registry", "attendance"),
     build=_unregistered,
     thresholds=("window_school_days", "attends_min_days"),
+    needs_columns=LINK_COLUMNS,
 )
 
 

@@ -95,6 +95,11 @@ class Rule:
     build: Callable[[AuditContext], pl.LazyFrame]
     thresholds: tuple[str, ...] = ()
     needs_workflow: bool = False
+    # ``table.column`` pairs whose absence from a whole file leaves the rule nothing it
+    # could judge (contract §4: rows lacking a value are not checked by the rules that
+    # need it). Rules whose findings come from a link *not* being found belong here: with
+    # a linking column missing, every unlinked row would be reported.
+    needs_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -114,6 +119,7 @@ class Rule:
             f"severity: {self.severity}",
             f"basis: {self.basis}",
             f"needs: {', '.join(self.needs)}",
+            *([f"needs columns: {', '.join(self.needs_columns)}"] if self.needs_columns else []),
             f"definition: {self.definition}",
         ]
         if self.thresholds:

@@ -204,6 +204,9 @@ OUT_OF_SCHOOL_CHILD = Rule(
     needs=("schools", "registry", "residence"),
     build=_out_of_school,
     thresholds=("compulsory_age_min", "compulsory_age_max", "age_cutoff", "school_year_start"),
+    # A child whose registry ID is missing or mistyped is found by name sound, birth date
+    # and gender: without one of them in the registry, every such child would be reported.
+    needs_columns=("registry.name", "registry.birth_date", "registry.gender"),
 )
 
 
