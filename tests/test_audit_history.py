@@ -174,7 +174,7 @@ def _fail(*_: object, **__: object) -> None:
 
 @pytest.mark.parametrize(
     "where",
-    ["writing violations.csv", "recording the run", "after the rename, before the commit"],
+    ["writing violations.csv", "writing report.xlsx", "recording the run", "after the rename, before the commit"],
 )
 def test_a_run_that_fails_half_way_leaves_no_folder_and_no_row(
     tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch, where: str
@@ -184,6 +184,10 @@ def test_a_run_that_fails_half_way_leaves_no_folder_and_no_row(
     assert audit(data, db, "--out", runs / "good", as_of=NIGHT1).exit_code == 0
     if where == "writing violations.csv":
         monkeypatch.setattr(writer.RunFolder, "write_csv", _fail)
+    elif where == "writing report.xlsx":
+        # The workbook is written on a thread while the run is recorded: its failure
+        # must still undo the run.
+        monkeypatch.setattr("xueji.reports.write_xlsx", _fail)
     elif where == "recording the run":
         monkeypatch.setattr("xueji.audit.history._prune_snapshots", _fail)
     else:

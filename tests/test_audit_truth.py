@@ -21,42 +21,12 @@ from xueji.audit import AuditOptions, AuditResult, run_audit
 from xueji.cli import main
 from xueji.db import init_db, make_engine
 from xueji.io import load_inputs
-from xueji.io.normalise import clean_text
 from xueji.rules.catalogue import all_rules
+from xueji.testing import read_truth, truth_scores
 from xueji.workflow import import_registry, seed_transfers
 
 STUDENTS = 10_000
 MIN_SCORE = 0.99
-
-
-def score(found: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
-    """Per rule: truth rows, findings, matches on the subject columns, precision, recall."""
-    rows = []
-    for rule in all_rules():
-        keys = list(rule.subject_columns)
-        mine = found.filter(pl.col("rule") == rule.code).select(keys).unique()
-        want = truth.filter(pl.col("rule") == rule.code).select(keys).unique()
-        hits = mine.join(want, on=keys, how="semi", nulls_equal=True).height
-        rows.append(
-            {
-                "rule": rule.code,
-                "truth": want.height,
-                "found": mine.height,
-                "matched": hits,
-                # No truth and no finding is a perfect score, not a division by zero.
-                "precision": hits / mine.height if mine.height else 1.0,
-                "recall": hits / want.height if want.height else 1.0,
-            }
-        )
-    return pl.DataFrame(rows)
-
-
-def _truth(city: Path) -> pl.DataFrame:
-    """truth.csv as the loader would read its values: every column as text (grade as an
-    integer), names cleaned like every input text (full-width characters, including the
-    ideographic space, become ASCII; contract §1), since findings carry the loaded value."""
-    truth = pl.read_csv(city / "truth.csv", infer_schema=False)
-    return truth.with_columns(pl.col("grade").cast(pl.Int64), clean_text(pl.col("name")).alias("name"))
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +73,7 @@ def test_every_rule_ran(audited: AuditResult) -> None:
 
 @pytest.mark.parametrize("code", [r.code for r in all_rules()])
 def test_precision_and_recall_per_rule(code: str, city: Path, audited: AuditResult) -> None:
-    table = score(audited.violations, _truth(city))
+    table = truth_scores(audited.violations, read_truth(city))
     table.write_csv(audited.run_dir.parent / "truth_scores.csv")
     row = table.filter(pl.col("rule") == code).row(0, named=True)
     assert row["truth"] > 0, f"the generator planted no {code}"

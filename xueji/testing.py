@@ -17,7 +17,8 @@ import polars as pl
 from xueji.config import Config, load_config
 from xueji.ids import CHECK_CHARS, WEIGHTS
 from xueji.io import ROW, load_schemas
-from xueji.io.normalise import DTYPES
+from xueji.io.normalise import DTYPES, clean_text
+from xueji.rules.catalogue import all_rules
 
 
 def check_char_of(body17: str) -> str:
@@ -157,3 +158,34 @@ def write_inputs(folder: Path, **tables: Iterable[Mapping[str, object]] | pl.Dat
         frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(list(rows), infer_schema_length=None)
         frame.write_csv(folder / f"{name}.csv")
     return folder
+
+
+def read_truth(folder: Path) -> pl.DataFrame:
+    """A generated dataset's ``truth.csv`` as the loader would read its values: every
+    column as text (grade as an integer), names cleaned like every input text
+    (full-width characters, the ideographic space included, become ASCII; contract §1),
+    since findings carry the loaded value."""
+    truth = pl.read_csv(folder / "truth.csv", infer_schema=False)
+    return truth.with_columns(pl.col("grade").cast(pl.Int64), clean_text(pl.col("name")).alias("name"))
+
+
+def truth_scores(found: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Per rule of the catalogue: truth rows, findings, matches on the rule's subject
+    columns, precision and recall (1.0 where there is nothing to find and nothing found)."""
+    rows = []
+    for rule in all_rules():
+        keys = list(rule.subject_columns)
+        mine = found.filter(pl.col("rule") == rule.code).select(keys).unique()
+        want = truth.filter(pl.col("rule") == rule.code).select(keys).unique()
+        hits = mine.join(want, on=keys, how="semi", nulls_equal=True).height
+        rows.append(
+            {
+                "rule": rule.code,
+                "truth": want.height,
+                "found": mine.height,
+                "matched": hits,
+                "precision": hits / mine.height if mine.height else 1.0,
+                "recall": hits / want.height if want.height else 1.0,
+            }
+        )
+    return pl.DataFrame(rows)

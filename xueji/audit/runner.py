@@ -191,6 +191,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
     file_sink: int | None = None
     folder: RunFolder | None = None
     engine: Engine | None = None
+    reports: Any = None  # xueji.reports.PendingReports while the run's reports are written
     try:
         t_start = time.perf_counter()
         started_at = datetime.now(UTC)
@@ -257,7 +258,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
         ctx = build_context(
             inputs.tables, as_of, cfg, identity, completed, overdue, previous_registry=snap[1] if snap else None
         )
-        rules, statuses = select_rules(inputs.tables, options.rules, snap is not None)
+        rules, statuses = select_rules(inputs.tables, options.rules, snap is not None, inputs.missing_columns())
         for st in statuses:
             if not st.ran:
                 logger.info("rule {} skipped: {}", st.code, st.reason)
@@ -330,16 +331,14 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
             "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         }
         folder.write_json(doc, "summary.json")
-        write_reports = _optional("xueji.reports", "write_run_reports")
-        if write_reports is not None:
+        start_reports = _optional("xueji.reports", "start_run_reports")
+        if start_reports is not None:
             details = _optional("xueji.findings", "dismissal_details")
-            for path in write_reports(folder.tmp, dismissals=details(engine) if details else None):
-                logger.debug("wrote {}", Path(path).name)
+            # The workbook is written on a thread while the run is recorded below; it is
+            # waited for before the folder is committed.
+            reports = start_reports(folder.tmp, dismissals=details(engine) if details else None)
         else:
             logger.warning("xueji.reports is not installed: report.xlsx and report.html were not written")
-
-        timings["write"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - t_start
         finished_at = datetime.now(UTC)
         run_row = {
             "as_of": as_of,
@@ -362,6 +361,15 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
         try:
             with session_scope(engine) as session:
                 run_id = history.record_run(session, run_row, violations, snapshot)
+                if reports is not None:
+                    for path in reports.wait():
+                        logger.debug("wrote {}", Path(path).name)
+                    reports = None
+                timings["write"] = time.perf_counter() - t
+                timings["total"] = time.perf_counter() - t_start
+                run_record = session.get(history.AuditRun, run_id)
+                if run_record is not None:
+                    run_record.timings = {k: round(v, 3) for k, v in timings.items()}
                 doc["run_id"] = run_id
                 doc["finished_at"] = finished_at.isoformat()
                 doc["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
@@ -373,12 +381,16 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
                 logger.info("run {} recorded; {} findings written to {}", run_id, violations.height, final)
                 folder.commit()
         except BaseException:
+            if reports is not None:
+                reports.wait_quietly()
             folder.uncommit()
             raise
         progress.finish("write", f"run {run_id}: {final}")
         _refresh_workflow_view(engine, inputs, str(options.data_dir))
         return AuditResult(run_id, final, violations, doc, statuses)
     except BaseException as exc:
+        if reports is not None:
+            reports.wait_quietly()  # nothing may still write into the folder removed below
         if folder is not None and not folder.committed:
             _keep_failure_log(folder, exc)
             folder.abort()
@@ -412,6 +424,12 @@ def _refresh_workflow_view(engine: Engine, inputs: Inputs, source: str) -> None:
     """Give the transfer workflow tonight's registry (its students and their schools)."""
     refresh = _optional("xueji.workflow", "import_registry")
     if refresh is None:
+        return
+    lacking = inputs.lacking(["schools", "registry", "residence"])
+    if lacking is not None:
+        # The import replaces each school's students with the file's rows: a column the
+        # file lacks would be blanked for whole schools (or their students removed).
+        logger.warning("the workflow's registry view was not refreshed: required columns missing ({})", lacking)
         return
     try:
         schools = inputs.tables["schools"].collect()

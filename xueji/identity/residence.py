@@ -123,9 +123,13 @@ def _exact_pairs(res: pl.DataFrame, rec: pl.DataFrame) -> pl.DataFrame:
 
 
 def link_residence(
-    residence: pl.DataFrame, records: pl.DataFrame, spec: LinkSpec
+    residence: pl.DataFrame, records: pl.DataFrame, spec: LinkSpec, count_candidates: bool = True
 ) -> ResidenceResult:
-    """Link each residence row to a registry record (``records``: features + person_id)."""
+    """Link each residence row to a registry record (``records``: features + person_id).
+
+    ``count_candidates``: count (and log) the candidate pairs of every blocking key — a
+    diagnostic join the nightly audit skips, as it does for attendance.
+    """
     # The registry's name keys are reused (most residence names are registry names), and
     # GB 11643 is checked only for rows left to the name step: an exact-ID pair is decided
     # by its first ID level, whatever the state of the number.
@@ -138,11 +142,13 @@ def link_residence(
         return spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits"))
 
     exact_frame = _exact_pairs(res, rec)
-    counts = {
-        k: exact_frame.height if k == "exact_id" else count_pairs(res, rec, b)
-        for k, b in keys.items()
-    }
-    log_counts(spec.name, counts, res.height)
+    counts: dict[str, int] = {}
+    if count_candidates:
+        counts = {
+            k: exact_frame.height if k == "exact_id" else count_pairs(res, rec, b)
+            for k, b in keys.items()
+        }
+        log_counts(spec.name, counts, res.height)
     exact = scored(exact_frame).select(_CAND_COLS).filter(pl.col("id_number") == "exact")
     by_id = _best(exact, "exact_id")
     rest = (
@@ -173,6 +179,7 @@ def link_residence(
     by_method = out.group_by("method").len().sort("method").rows()
     logger.info(
         f"identity residence: {out.height:,} rows; " + ", ".join(f"{m} {n:,}" for m, n in by_method)
+        + f"; pairs scored: exact_id {exact_frame.height:,}, pinyin_birth_gender {name_pairs.height:,}"
     )
     return ResidenceResult(out, counts)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from typing import Any, TypeVar
 
 import polars as pl
 from loguru import logger
@@ -36,9 +38,18 @@ _EXPLAIN_COLS = (
 )
 
 
+T = TypeVar("T")
+
 # How registry records are deduplicated: ``dedupe_registry`` itself, or an executor's
 # partitioned equivalent (``RayExecutor.dedupe``), which gives the same result.
 Dedupe = Callable[[pl.DataFrame, LinkSpec], DedupeResult]
+
+
+def _timed(func: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
+    """``func(*args, **kwargs)`` and the seconds it took."""
+    start = time.perf_counter()
+    result = func(*args, **kwargs)
+    return result, time.perf_counter() - start
 
 
 def resolve_identities(
@@ -66,27 +77,43 @@ def resolve_identities(
         rec = rec.join(reg.select("_row", "id_type"), on="_row", how="left")
     t1 = time.perf_counter()
 
-    if "attendance" in tables:
-        if attendance is None:
-            attendance, _ = digest_attendance(tables["attendance"], load_schemas()["attendance"], as_of)
-        att = link_attendance(
-            attendance,
-            rec,
-            attendance_spec(cfg),
-            name_min=float(cfg["link_name_min_score"]),
-            class_min=float(cfg["link_class_name_min_score"]),
-            count_candidates=False,
+    # Residence linking runs on a thread beside attendance linking: both are chains of
+    # mid-sized Polars steps that leave a core idle (the GIL is released inside Polars),
+    # and neither reads the other's result.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="link-residence") as pool:
+        res_job = (
+            pool.submit(
+                _timed,
+                link_residence,
+                tables["residence"].collect(),
+                rec,
+                residence_spec(cfg),
+                count_candidates=False,
+            )
+            if "residence" in tables
+            else None
         )
-    else:
-        att = empty_attendance()
-    t2 = time.perf_counter()
-    if "residence" in tables:
-        res = link_residence(tables["residence"].collect(), rec, residence_spec(cfg))
-    else:
-        res = empty_residence()
+        if "attendance" in tables:
+            if attendance is None:
+                attendance, _ = digest_attendance(
+                    tables["attendance"], load_schemas()["attendance"], as_of
+                )
+            att = link_attendance(
+                attendance,
+                rec,
+                attendance_spec(cfg),
+                name_min=float(cfg["link_name_min_score"]),
+                class_min=float(cfg["link_class_name_min_score"]),
+                count_candidates=False,
+            )
+        else:
+            att = empty_attendance()
+        t2 = time.perf_counter()
+        res, res_seconds = res_job.result() if res_job is not None else (empty_residence(), 0.0)
     t3 = time.perf_counter()
     logger.info(
-        f"identity: registry {reg.height:,} records in {t1 - t0:.1f}s, attendance {t2 - t1:.1f}s, residence {t3 - t2:.1f}s"
+        f"identity: registry {reg.height:,} records in {t1 - t0:.1f}s, attendance {t2 - t1:.1f}s, "
+        f"residence {res_seconds:.1f}s (alongside attendance; {t3 - t2:.1f}s waited for it)"
     )
     return Identity(
         records=records,
