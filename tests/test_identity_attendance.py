@@ -228,3 +228,19 @@ def test_evidence_is_json_with_levels() -> None:
     ev = json.loads(p["evidence"])
     assert ev["levels"]["name"] == "exact" and ev["levels"]["context"] == "same_class"
     assert ev["scores"]["name_score"] == 1.0
+
+
+def test_a_person_keeps_its_id_when_other_children_appear() -> None:
+    # Findings' evidence lists attendance person ids and a dismissal lapses when its
+    # evidence changes: a child new elsewhere in the city must not renumber the others.
+    night1 = link(days(name="李娜"), days(name="王芳"))
+    night2 = link(
+        days(name="王芳"),
+        days(name="李娜"),
+        days(name="阿依古丽", school_code="4301040001", class_name="0班"),
+        days(name="刘洋"),
+    )
+    ids1 = dict(night1.select("name", "att_person").iter_rows())
+    ids2 = dict(night2.select("name", "att_person").iter_rows())
+    assert ids2["李娜"] == ids1["李娜"] and ids2["王芳"] == ids1["王芳"]
+    assert len(set(ids2.values())) == 4

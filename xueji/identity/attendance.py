@@ -107,6 +107,24 @@ def _with_id_state(sightings: pl.DataFrame, known: pl.DataFrame | None) -> pl.Da
     return pl.concat([out.filter(~todo), fresh])
 
 
+# A fixed seed: an attendance person keeps its id from night to night (findings'
+# evidence lists these ids, and a dismissal lapses when its evidence changes).
+_PERSON_SEED = 20260902
+
+
+def _person_ids(keys: pl.Series) -> pl.Series:
+    """An id per distinct person key: its 64-bit hash, the same every night the key is
+    seen (a rank would shift whenever a key is added anywhere in the city) and cheap to
+    compute. Should two keys ever collide, the keys' dense rank is used instead, so
+    two people never share an id."""
+    hashed = keys.hash(_PERSON_SEED).reinterpret(signed=True)
+    # Only keys whose hash repeats can collide (most keys are seen once).
+    repeated = hashed.is_duplicated()
+    if repeated.any() and keys.filter(repeated).n_unique() != hashed.filter(repeated).n_unique():
+        return keys.rank("dense").cast(pl.Int64)
+    return hashed
+
+
 def _persons(
     sightings: pl.DataFrame, known_names: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -136,7 +154,7 @@ def _persons(
         )
     )
     s = s.with_columns(person_key.alias("_pkey"))
-    s = s.with_columns(pl.col("_pkey").rank("dense").cast(pl.Int64).alias("att_person"))
+    s = s.with_columns(_person_ids(s.get_column("_pkey")).alias("att_person"))
     # The main sighting of a person: the one seen on most days.
     s = s.sort("att_person", "days", "_sight", descending=[False, True, False]).with_columns(
         (pl.col("att_person") != pl.col("att_person").shift(1)).fill_null(True).alias("_main")
@@ -456,12 +474,15 @@ def link_attendance(
     ):
         claimed = pl.concat([x.select(pl.col("record_row").alias("_row")) for x in links]).unique()
         left = unlinked(var)
+        # Only the records of blocks someone unlinked is in: by the school stage a few
+        # hundred persons are left, and every join below would otherwise hash a city.
+        brec = rec.join(left.select(block).unique(), on=list(block), how="semi")
         # Same name or same sound in the block: hash joins. rapidfuzz matrices only for
         # those with neither, or showing a full ID number (a typo may hide behind it).
         sure = pl.concat(
             [
                 block_pairs(
-                    left, rec, BlockingKey(stage, (*block, col), (*block, col), ""), "_v", "_row"
+                    left, brec, BlockingKey(stage, (*block, col), (*block, col), ""), "_v", "_row"
                 )
                 for col in ("name_key", "pinyin")
             ]
@@ -472,11 +493,11 @@ def link_attendance(
                 left.filter(pl.col("id_state").is_in(["valid", "invalid"])),
             ]
         ).unique("_v")
-        fuzzy = name_pairs_in_blocks(rest, rec, block, "_v", "_row", floor)
+        fuzzy = name_pairs_in_blocks(rest, brec, block, "_v", "_row", floor)
         pairs = pl.concat(
             [sure.with_columns(pl.lit(None, pl.Float64).alias("name_score")), fuzzy]
         ).unique(["_i", "_j"], keep="last")
-        frame = pair_frame(pairs, left.select(list(_VARIANT_COLS)), rec, "_v", "_row")
+        frame = pair_frame(pairs, left.select(list(_VARIANT_COLS)), brec, "_v", "_row")
         scored_pairs[stage] = frame.height
         c = spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits")).filter(
             pl.col("decisive").is_null() & (pl.col("match_weight") >= spec.threshold)
