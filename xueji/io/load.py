@@ -16,7 +16,7 @@ from loguru import logger
 
 from xueji.errors import InputError
 from xueji.io.digest import AttendanceDigest, digest_attendance
-from xueji.io.normalise import DTYPES, REQUIRED, plan_field, raw_string, staged
+from xueji.io.normalise import DTYPES, REQUIRED, fullwidth_columns, plan_field, raw_string, staged
 from xueji.io.readers import RawTable, find_table_file, open_table
 from xueji.io.schema import TableSchema, load_schemas
 
@@ -85,13 +85,23 @@ def empty_data_errors() -> pl.DataFrame:
 def _typed(raw: RawTable, materialise: bool = False) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(typed frame with _row, cell errors) for one table, both over one source scan."""
     source = raw.frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-    return _typed_rows(source, raw.schema, raw.file, materialise)
+    if not materialise:
+        return _typed_rows(source, raw.schema, raw.file)
+    # Read into memory first: one look at every text column tells which ever hold a
+    # full-width character, and only those pay for the replacement.
+    cells = source.collect(engine="streaming")
+    return _typed_rows(cells.lazy(), raw.schema, raw.file, materialise, fullwidth_columns(cells))
 
 
 def _typed_rows(
-    source: pl.LazyFrame, schema: TableSchema, file: str, materialise: bool = False
+    source: pl.LazyFrame,
+    schema: TableSchema,
+    file: str,
+    materialise: bool = False,
+    fullwidth: set[str] | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(typed frame with _row, cell errors) of ``source`` (raw cells and ``_row``).
+    """(typed frame with _row, cell errors) of ``source`` (raw cells and ``_row``);
+    ``fullwidth``: the columns that hold a full-width character, when known (else all may).
 
     The plan is staged (clean text → parse → error code) so each expression runs once
     per cell; the error frame keeps only rows with a non-zero code before it builds
@@ -100,7 +110,11 @@ def _typed_rows(
     times); without, both stay plans over the source (attendance, never collected whole).
     """
     dtypes = source.collect_schema()
-    plans = [plan_field(f, dtypes[f.name]) for f in schema.fields if f.name in dtypes]
+    plans = [
+        plan_field(f, dtypes[f.name], fullwidth is None or f.name in fullwidth)
+        for f in schema.fields
+        if f.name in dtypes
+    ]
     stages = staged(
         source.with_columns([raw_string(p.field, dtypes[p.field.name]).alias(f"__r_{p.field.name}") for p in plans]),
         plans,

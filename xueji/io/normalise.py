@@ -35,10 +35,26 @@ def to_halfwidth(text: str) -> str:
     return text.translate(_HALF_TABLE)
 
 
-def clean_text(expr: pl.Expr) -> pl.Expr:
-    """Full-width → half-width, trim spaces, empty → null."""
-    out = expr.str.replace_many(_FULLWIDTH, _HALFWIDTH).str.strip_chars()
+# A cell holding any full-width character (the pattern of ``fullwidth_columns``).
+_FULLWIDTH_CLASS = "[" + "".join(_FULLWIDTH) + "]"
+
+
+def clean_text(expr: pl.Expr, fullwidth: bool = True) -> pl.Expr:
+    """Full-width → half-width, trim spaces, empty → null. ``fullwidth=False`` skips
+    the replacement, for a column known to hold no full-width character (it is the
+    costly step, and most columns of most files never hold one)."""
+    out = expr.str.replace_many(_FULLWIDTH, _HALFWIDTH) if fullwidth else expr
+    out = out.str.strip_chars()
     return pl.when(out.str.len_bytes() > 0).then(out)
+
+
+def fullwidth_columns(frame: pl.DataFrame) -> set[str]:
+    """The text columns of ``frame`` in which some cell holds a full-width character."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    if not text:
+        return set()
+    found = frame.select(pl.col(name).str.contains(_FULLWIDTH_CLASS).any() for name in text).row(0)
+    return {name for name, hit in zip(text, found, strict=True) if hit}
 
 
 # Error codes of one cell. Rows carry a small integer per column; the message text is
@@ -134,8 +150,9 @@ def staged(frame: pl.LazyFrame, plans: Sequence[FieldPlan]) -> pl.LazyFrame:
     )
 
 
-def plan_field(f: FieldSchema, source_dtype: pl.DataType) -> FieldPlan:
-    """The stages that normalise, parse and check ``f`` read from ``source_dtype``."""
+def plan_field(f: FieldSchema, source_dtype: pl.DataType, fullwidth: bool = True) -> FieldPlan:
+    """The stages that normalise, parse and check ``f`` read from ``source_dtype``
+    (``fullwidth=False``: the column is known to hold no full-width character)."""
     target = DTYPES[f.type]
     t_col, v_col, e_col = f"__t_{f.name}", f"__v_{f.name}", f"__e_{f.name}"
     already_typed = f.type != "string" and (source_dtype == target or (f.type == "date" and source_dtype == pl.Datetime))
@@ -146,7 +163,7 @@ def plan_field(f: FieldSchema, source_dtype: pl.DataType) -> FieldPlan:
         value = pl.col(f.name).cast(target)
         present = pl.col(f.name).is_not_null()
     else:
-        text_expr = clean_text(_as_string(f.name, source_dtype))
+        text_expr = clean_text(_as_string(f.name, source_dtype), fullwidth)
         if f.kind == "id_number":
             text_expr = text_expr.str.to_uppercase()
         if f.enum is not None and f.type == "string" or f.type == "boolean":
