@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import polars as pl
 from loguru import logger
 
-from xueji.identity.idsim import id_state, mask_prefix_len, mask_suffix_len
+from xueji.identity.idsim import MASK, id_state, mask_prefix_len, mask_suffix_len
 from xueji.identity.link import (
     add_pair_scores,
     block_pairs,
@@ -86,25 +86,19 @@ class AttendanceResult:
     counts: dict[str, int]
 
 
-def _with_id_state(sightings: pl.DataFrame, known: pl.DataFrame | None) -> pl.DataFrame:
-    """``sightings`` with ``id_state``; numbers the registry already checked (``known``:
-    id_number, id_state) are looked up — a full number in attendance is usually one of
-    the registry's, and the GB 11643 check is the costly part."""
-    if known is None or "id_state" not in known.columns or "id_type" not in known.columns:
-        return sightings.with_columns(id_state(pl.col("id_number")).alias("id_state"))
-    # Only resident-ID verdicts carry over: the registry may know a number as another
-    # document type, which attendance cannot tell.
-    resident = pl.col("id_type").fill_null("resident_id") == "resident_id"
-    checked = (
-        known.filter(pl.col("id_state").is_in(["valid", "invalid"]) & resident)
-        .select("id_number", "id_state")
-        .unique("id_number")
-    )
-    out = sightings.join(checked, on="id_number", how="left")
-    todo = pl.col("id_state").is_null() & pl.col("id_number").is_not_null()
+def _with_id_state(sightings: pl.DataFrame) -> pl.DataFrame:
+    """``sightings`` with ``id_state``. Only full numbers need the GB 11643 check; an
+    empty or masked number is decided by its shape. Checking the full ones directly
+    (a third of a city's sightings) costs less than looking them up among the
+    registry's verdicts, which means hashing a million numbers."""
+    number = pl.col("id_number")
+    full = (number.is_not_null() & ~number.str.contains(MASK, literal=True)).fill_null(False)
     # Split, not when/then: Polars would run the check on every row either way.
-    fresh = out.filter(todo).with_columns(id_state(pl.col("id_number")).alias("id_state"))
-    return pl.concat([out.filter(~todo), fresh])
+    checked = sightings.filter(full).with_columns(id_state(number).alias("id_state"))
+    shaped = sightings.filter(~full).with_columns(
+        pl.when(number.is_not_null()).then(pl.lit("masked")).alias("id_state")
+    )
+    return pl.concat([shaped, checked])
 
 
 # A fixed seed: an attendance person keeps its id from night to night (findings'
@@ -130,7 +124,7 @@ def _persons(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(sighting → att_person, persons, variants) from the distinct sightings."""
     # Names the registry already keyed are looked up, not converted again.
-    s = _with_id_state(with_name_keys(sightings, known=known_names), known_names)
+    s = _with_id_state(with_name_keys(sightings, known=known_names))
     person_key = (
         pl.when(pl.col("local_id").is_not_null())
         .then(
@@ -243,8 +237,9 @@ def _choose(
         descending=[False, True, True, False, True, False],
     )
     rank_cols = ["match_weight", "name_score", "_claimed"]
-    c = c.with_columns(pl.int_range(pl.len()).over("att_person_l").alias("_rank"))
-    top = c.filter(pl.col("_rank") == 0)
+    # Sorted by person first: a person's best candidate is its first row (a shift, not
+    # a window over every person).
+    top = c.filter((pl.col("att_person_l") != pl.col("att_person_l").shift(1)).fill_null(True))
     # Ambiguous: another candidate as good as the best, belonging to another person.
     ties = c.join(
         top.select(
@@ -308,8 +303,7 @@ def prepare_attendance(
 ) -> tuple[AttendanceDigest, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(digest, sighting → att_person, persons, variants) from the attendance digest's
     distinct sightings: the rows themselves are never read here. ``known_names``: name
-    keys and ID checks already computed (the registry's name, name_key, pinyin,
-    id_number, id_state, id_type)."""
+    keys already computed (the registry's name, name_key, pinyin)."""
     digest = as_digest(attendance)
     sightings = digest.sightings.select(*SIGHTING, "days", pl.col("sid").alias("_sight"))
     mapping, persons, variants = _persons(sightings, known_names)
@@ -394,9 +388,7 @@ def link_attendance(
         stages[stage] = now - clock
         clock = now
 
-    known = records.select([c for c in ("name", "name_key", "pinyin", "id_number", "id_state", "id_type") if c in records.columns])
-    if "id_type" not in known.columns:
-        known = known.drop("id_state", strict=False)  # a verdict carries over only with its document type
+    known = records.select([c for c in ("name", "name_key", "pinyin") if c in records.columns])
     digest, mapping, persons, variants = prepare_attendance(attendance, known)
     sides = _Sides(variants.select(list(_VARIANT_COLS)), records.select(list(_RECORD_COLS)), spec)
     var, rec, keys, full = sides.var, sides.rec, sides.keys, sides.full
@@ -474,9 +466,10 @@ def link_attendance(
     ):
         claimed = pl.concat([x.select(pl.col("record_row").alias("_row")) for x in links]).unique()
         left = unlinked(var)
-        # Only the records of blocks someone unlinked is in: by the school stage a few
-        # hundred persons are left, and every join below would otherwise hash a city.
-        brec = rec.join(left.select(block).unique(), on=list(block), how="semi")
+        # Only the records of blocks someone unlinked is in, once few are left (by the
+        # school stage a few hundred): every join below would otherwise hash a city.
+        few = left.height * 10 < rec.height
+        brec = rec.join(left.select(block).unique(), on=list(block), how="semi") if few else rec
         # Same name or same sound in the block: hash joins. rapidfuzz matrices only for
         # those with neither, or showing a full ID number (a typo may hide behind it).
         sure = pl.concat(

@@ -162,8 +162,8 @@ def _by_day_table(src: pl.LazyFrame, day_norm: pl.DataFrame, latest: pl.DataFram
             pl.col("date").is_null().alias("_undated"),
         )
     )
-    rows = src.join(raw_pairs.lazy(), on=list(_DAY_KEY), how="left", nulls_equal=True)
-    return _fold(rows.with_columns(_mask_columns(["bit"], [""], status)), [""], pl.col("_undated"))
+    rows = _with_status(src.join(raw_pairs.lazy(), on=list(_DAY_KEY), how="left", nulls_equal=True), status)
+    return _fold(rows.with_columns(_mask_columns(["bit"], [""])), [""], pl.col("_undated"))
 
 
 @dataclass(frozen=True)
@@ -180,12 +180,14 @@ class _Status:
         return pl.col("status").is_in(self.absent.implode())
 
 
-def _mask_columns(bits: list[str], suffixes: list[str], status: _Status) -> list[pl.Expr]:
+def _mask_columns(bits: list[str], suffixes: list[str]) -> list[pl.Expr]:
     """Per row, its bit in each mask: ``rows_mask<suffix>``, ``present_mask<suffix>``,
     ``absent_mask<suffix>`` (columns, so the group-by only ORs them: an expression inside
-    ``agg`` is evaluated group by group, many times slower than a column)."""
+    ``agg`` is evaluated group by group, many times slower than a column). Reads the
+    status flags of ``_with_status``."""
     zero = pl.lit(0, pl.UInt64)
-    present, absent = status.is_present(), status.is_absent()
+    # The status test (a string lookup) once per row, not once per mask word.
+    present, absent = pl.col("_is_present"), pl.col("_is_absent")
     out: list[pl.Expr] = []
     for b, suffix in zip(bits, suffixes, strict=True):
         bit = pl.col(b).fill_null(0)
@@ -195,6 +197,11 @@ def _mask_columns(bits: list[str], suffixes: list[str], status: _Status) -> list
             pl.when(absent).then(bit).otherwise(zero).alias(f"absent_mask{suffix}"),
         ]
     return out
+
+
+def _with_status(rows: pl.LazyFrame, status: _Status) -> pl.LazyFrame:
+    """``rows`` with the flags ``_mask_columns`` reads: present (or late), absent."""
+    return rows.with_columns(status.is_present().alias("_is_present"), status.is_absent().alias("_is_absent"))
 
 
 def _fold(rows: pl.LazyFrame, suffixes: list[str], undated: pl.Expr) -> pl.DataFrame:
@@ -278,15 +285,21 @@ def _by_calendar(
         return None
     offset = (pl.lit(as_of) - cheap).dt.total_days()
     zero = pl.lit(0, pl.UInt64)
+    # The row's bit within its word and the word's number, once per row; each word
+    # then takes the bit or nothing (a date after as_of, or before the oldest word,
+    # falls in no word).
+    located = _with_status(
+        src.with_columns(
+            pl.lit(_POWERS).gather(offset % 64).alias("_bit"), (offset // 64).alias("_word")
+        ),
+        status,
+    )
     bits = [
-        pl.when((offset >= 64 * j) & (offset < 64 * (j + 1)))
-        .then(pl.lit(_POWERS).gather((offset - 64 * j).clip(0, 63)))
-        .otherwise(zero)
-        .alias(f"_b{j}")
+        pl.when(pl.col("_word") == j).then(pl.col("_bit")).otherwise(zero).alias(f"_b{j}")
         for j in range(words)
     ]
     suffixes = [f"_w{j}" for j in range(words)]
-    rows = src.with_columns(*bits).with_columns(_mask_columns([f"_b{j}" for j in range(words)], suffixes, status))
+    rows = located.with_columns(*bits).with_columns(_mask_columns([f"_b{j}" for j in range(words)], suffixes))
     return _fold(rows, suffixes, cheap.is_null())
 
 
