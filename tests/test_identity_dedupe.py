@@ -249,7 +249,10 @@ def test_every_record_has_a_person_id() -> None:
         "person_id": pl.Int64,
         "dup_group_id": pl.String,
         "dup_evidence": pl.String,
+        "id_state": pl.String,
     }
+    # The ID check travels with the records (the rules re-check only what is not valid).
+    assert ident.records.sort("_row")["id_state"].to_list() == ["valid", "valid", None]
 
 
 def test_empty_tables_and_unreadable_cells() -> None:

@@ -70,7 +70,13 @@ def resolve_identities(
     reg = tables["registry"].collect()
     feat = registry_features(reg)
     dup = dedupe(feat, dedupe_spec(cfg))
-    records = dup.records.cast(pl.Schema(RECORDS_SCHEMA))
+    # The ID check travels with the records: the rules re-check only the numbers it did
+    # not find valid (GB 11643 on a million numbers is the costly part).
+    records = (
+        dup.records.join(feat.select("_row", "id_state"), on="_row", how="left")
+        .select(list(RECORDS_SCHEMA))
+        .cast(pl.Schema(RECORDS_SCHEMA))
+    )
     rec = feat.join(records.select("_row", "person_id"), on="_row", how="left")
     if "id_type" in reg.columns:
         # The document type travels with the ID check, so attendance can reuse the check.

@@ -17,6 +17,8 @@ RECORDS_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.Int64(),
     "dup_group_id": pl.String(),
     "dup_evidence": pl.String(),
+    # The number as identity read it (``idsim.id_state``): valid, invalid, masked or null.
+    "id_state": pl.String(),
 }
 
 ATTENDANCE_PERSONS_SCHEMA: dict[str, pl.DataType] = {
@@ -75,7 +77,7 @@ class Identity:
     """Who is who: registry person clusters, attendance persons and residence links.
 
     ``records``: one row per registry row (``_row``, ``person_id``, ``dup_group_id``,
-    ``dup_evidence``). ``attendance_persons``: one row per attendance person with the
+    ``dup_evidence``, ``id_state``). ``attendance_persons``: one row per attendance person with the
     registry record it links to. ``attendance_masks``: one row per attendance sighting
     with its ``att_person`` and day masks (``ATTENDANCE_MASKS_SCHEMA``);
     ``attendance_days``: rows per school day — the attendance rows themselves are never

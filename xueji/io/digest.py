@@ -34,7 +34,7 @@ from datetime import date
 import polars as pl
 from loguru import logger
 
-from xueji.io.normalise import DATE_FORMATS, OK, plan_field, staged
+from xueji.io.normalise import DATE_FORMATS, OK, fullwidth_columns, plan_field, staged
 from xueji.io.schema import FieldSchema, TableSchema
 
 # The masks hold the last 64 school days up to the as-of date: the longest window the
@@ -107,7 +107,9 @@ def _normalised(frame: pl.DataFrame, fields: list[FieldSchema], known: dict[str,
     """``frame`` (raw cells) with, per field, ``<name>`` normalised (null unless OK) and
     ``__e_<name>`` its error code (a code outside the loader's set marks a foreign key
     that names no row). The raw cells are kept as ``__r_<name>``."""
-    plans = [plan_field(f, frame.schema[f.name]) for f in fields]
+    # Only columns holding a full-width character pay for its replacement.
+    wide = fullwidth_columns(frame.select(f.name for f in fields))
+    plans = [plan_field(f, frame.schema[f.name], f.name in wide) for f in fields]
     # The raw cells keep their own type (not text): they are join keys back onto the rows.
     raw = frame.lazy().with_columns([pl.col(p.field.name).alias(f"__r_{p.field.name}") for p in plans])
     out = staged(raw, plans).with_columns([p.final for p in plans])

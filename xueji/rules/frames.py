@@ -25,7 +25,7 @@ def _records(ctx: AuditContext) -> pl.LazyFrame:
     schools = ctx.tables["schools"].select(
         "school_code", "county_code", "level", "ownership", "design_capacity", "school_name"
     )
-    ident = ctx.identity.records.lazy().select("_row", "person_id", "dup_group_id", "dup_evidence")
+    ident = ctx.identity.records.lazy().select("_row", "person_id", "dup_group_id", "dup_evidence", "id_state")
     return (
         ctx.tables["registry"]
         .join(schools, on="school_code", how="left")
@@ -55,7 +55,7 @@ def materialise(
 
 def records(ctx: AuditContext) -> pl.LazyFrame:
     """Registry rows with their school (county_code, level, ownership, design_capacity,
-    school_name), identity (person_id, dup_group_id, dup_evidence) and the flags
+    school_name), identity (person_id, dup_group_id, dup_evidence, id_state) and the flags
     ``is_active`` (enrolled or suspended) and ``is_enrolled``.
 
     Computed once per audit (at the first rule that asks) and held in memory: the rules'

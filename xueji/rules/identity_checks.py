@@ -65,19 +65,25 @@ def record_findings(rule: Rule, frame: pl.LazyFrame, detail: pl.Expr, proof: pl.
 
 def _id_problems(ctx: AuditContext) -> pl.LazyFrame:
     # Only resident IDs are GB 11643 numbers; an empty number (allowed with L/J) is not checked.
-    # The embedded birth date is read in the same pass as the check, which reads it too.
-    return (
-        records(ctx)
-        .filter((pl.col("id_type") == "resident_id") & pl.col("id_number").is_not_null())
-        .select(
-            "_row",
-            "id_number",
-            "birth_date",
-            "gender",
-            id_problem(pl.col("id_number")).alias("_problem"),
-            embedded_birth_date(pl.col("id_number")).alias("_id_birth"),
-            embedded_gender(pl.col("id_number")).alias("_id_gender"),
-        )
+    # Identity already ran the check: a number it found valid has no problem, and only the
+    # others (a few in a thousand) are checked again for the reason. Split, not when/then:
+    # Polars would run the check on every row either way.
+    resident = records(ctx).filter((pl.col("id_type") == "resident_id") & pl.col("id_number").is_not_null())
+    valid = (pl.col("id_state") == "valid").fill_null(False)
+    problems = pl.concat(
+        [
+            resident.filter(valid).with_columns(pl.lit(None, pl.String).alias("_problem")),
+            resident.filter(~valid).with_columns(id_problem(pl.col("id_number")).alias("_problem")),
+        ]
+    )
+    return problems.select(
+        "_row",
+        "id_number",
+        "birth_date",
+        "gender",
+        "_problem",
+        embedded_birth_date(pl.col("id_number")).alias("_id_birth"),
+        embedded_gender(pl.col("id_number")).alias("_id_gender"),
     )
 
 
