@@ -114,8 +114,11 @@ def _transfer_settings(cfg: Config, options: AuditOptions) -> tuple[Config, tupl
 def _workflow_facts(engine: Engine, as_of: date, holidays: tuple[date, ...], limit: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     completed = _optional("xueji.workflow", "completed_transfers")
     overdue = _optional("xueji.workflow", "overdue_transfers")
-    done = completed(engine) if completed else empty_transfers("completed")
-    late = overdue(engine, as_of, holidays, limit) if overdue else empty_transfers("overdue")
+    read = _optional("xueji.workflow.queries", "transfers_frame")
+    # One read of the transfers for both frames.
+    transfers = read(engine) if read is not None else None
+    done = completed(engine, transfers) if completed else empty_transfers("completed")
+    late = overdue(engine, as_of, holidays, limit, transfers) if overdue else empty_transfers("overdue")
     if completed is None or overdue is None:
         logger.warning("the transfer workflow is not installed: no completed or overdue transfers are known")
     return done, late

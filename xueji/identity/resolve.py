@@ -52,6 +52,15 @@ def _timed(func: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]
     return result, time.perf_counter() - start
 
 
+def beside(frame: pl.DataFrame, other: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """``frame`` with ``columns`` of ``other`` for the same ``_row``: put beside it when both
+    hold the same rows in the same order (the usual case: both come from the registry
+    in file order), else joined."""
+    if frame.get_column("_row").equals(other.get_column("_row")):
+        return frame.with_columns(other.get_column(c) for c in columns)
+    return frame.join(other.select("_row", *columns), on="_row", how="left")
+
+
 def resolve_identities(
     tables: dict[str, pl.LazyFrame],
     cfg: Config,
@@ -73,14 +82,11 @@ def resolve_identities(
     # The ID check travels with the records: the rules re-check only the numbers it did
     # not find valid (GB 11643 on a million numbers is the costly part).
     records = (
-        dup.records.join(feat.select("_row", "id_state"), on="_row", how="left")
+        beside(dup.records, feat, ["id_state"])
         .select(list(RECORDS_SCHEMA))
         .cast(pl.Schema(RECORDS_SCHEMA))
     )
-    rec = feat.join(records.select("_row", "person_id"), on="_row", how="left")
-    if "id_type" in reg.columns:
-        # The document type travels with the ID check, so attendance can reuse the check.
-        rec = rec.join(reg.select("_row", "id_type"), on="_row", how="left")
+    rec = beside(feat, records, ["person_id"])
     t1 = time.perf_counter()
 
     # Residence linking runs on a thread beside attendance linking: both are chains of

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from xueji.identity.resolve import beside
 from xueji.rules.base import AuditContext
 
 ACTIVE = ("enrolled", "suspended")
@@ -25,11 +26,14 @@ def _records(ctx: AuditContext) -> pl.LazyFrame:
     schools = ctx.tables["schools"].select(
         "school_code", "county_code", "level", "ownership", "design_capacity", "school_name"
     )
-    ident = ctx.identity.records.lazy().select("_row", "person_id", "dup_group_id", "dup_evidence", "id_state")
+    registry = beside(
+        ctx.tables["registry"].collect(),
+        ctx.identity.records,
+        ["person_id", "dup_group_id", "dup_evidence", "id_state"],
+    )
     return (
-        ctx.tables["registry"]
-        .join(schools, on="school_code", how="left")
-        .join(ident, on="_row", how="left")
+        registry.lazy()
+        .join(schools, on="school_code", how="left", maintain_order="left")
         .with_columns(
             pl.col("status").is_in(ACTIVE).alias("is_active"),
             (pl.col("status") == "enrolled").alias("is_enrolled"),

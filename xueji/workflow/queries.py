@@ -93,10 +93,16 @@ def transfers_frame(engine: Engine) -> pl.DataFrame:
     return _frame(engine, query, TRANSFER_COLUMNS)
 
 
-def open_transfers(engine: Engine, as_of: date, holidays: Sequence[date] = ()) -> pl.DataFrame:
-    """Open transfers with waiting_since (Date) and working_days_waited (Int64) at ``as_of``."""
+def open_transfers(
+    engine: Engine,
+    as_of: date,
+    holidays: Sequence[date] = (),
+    transfers: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Open transfers with waiting_since (Date) and working_days_waited (Int64) at ``as_of``
+    (``transfers``: ``transfers_frame(engine)`` when the caller already read it)."""
     return (
-        transfers_frame(engine)
+        (transfers_frame(engine) if transfers is None else transfers)
         .filter(~pl.col("state").is_in(TERMINAL_STATES))
         .with_columns(china_date("state_entered_at").alias("waiting_since"))
         .with_columns(
@@ -108,26 +114,32 @@ def open_transfers(engine: Engine, as_of: date, holidays: Sequence[date] = ()) -
 
 
 def overdue_transfers(
-    engine: Engine, as_of: date, holidays: Sequence[date], limit_days: int
+    engine: Engine,
+    as_of: date,
+    holidays: Sequence[date],
+    limit_days: int,
+    transfers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Open transfers whose current step has waited more than ``limit_days`` working days.
 
     Columns: transfer_id (Int64), student_no, from_school_code, to_school_code, state
     (the step reached), waiting_since (Date), working_days_waited (Int64), next_party
     (``receiving_bureau:430104``). Working days are Mon–Fri minus ``holidays``, counted
-    after waiting_since up to and including ``as_of``.
+    after waiting_since up to and including ``as_of``. ``transfers``: as for
+    ``open_transfers``.
     """
     return (
-        open_transfers(engine, as_of, holidays)
+        open_transfers(engine, as_of, holidays, transfers)
         .filter(pl.col("working_days_waited") > limit_days)
         .select(OVERDUE_COLUMNS)
     )
 
 
-def completed_transfers(engine: Engine) -> pl.DataFrame:
-    """Completed transfers: student_no, from_school_code, to_school_code, completed_on (Date)."""
+def completed_transfers(engine: Engine, transfers: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Completed transfers: student_no, from_school_code, to_school_code, completed_on (Date)
+    (``transfers``: as for ``open_transfers``)."""
     return (
-        transfers_frame(engine)
+        (transfers_frame(engine) if transfers is None else transfers)
         .filter(pl.col("state") == FINAL_STATE)
         .select(
             "student_no",
