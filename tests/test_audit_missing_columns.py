@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from xueji.db import make_engine, session_scope
 from xueji.db.models import Student
+from xueji.testing import attendance_rows
 
 WEEKDAYS = [d for d in (AS_OF - timedelta(days=i) for i in range(30)) if d.weekday() < 5][::-1][-10:]
 
@@ -35,21 +36,9 @@ def without(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != column} for r in rows]
 
 
-def attend(person: dict[str, Any], school_code: str, *, by_id: bool = True) -> list[dict[str, Any]]:
+def attend(person: dict[str, Any], school_code: str, *, by_id: bool = True) -> list[dict[str, object]]:
     """``person`` present at ``school_code`` on each of the last 10 school days."""
-    return [
-        {
-            "school_code": school_code,
-            "date": day,
-            "grade": person["grade"],
-            "class_name": person["class_name"],
-            "name": person["name"],
-            "id_number": person["id_number"] if by_id else None,
-            "local_id": None,
-            "status": "present",
-        }
-        for day in WEEKDAYS
-    ]
+    return attendance_rows(person, school_code, WEEKDAYS, by_id=by_id)
 
 
 def missing_message(label: str) -> str:

@@ -32,28 +32,17 @@ from xueji.identity.spec import dedupe_spec
 from xueji.io import load_inputs
 from xueji.rules import attendance_window
 from xueji.rules.base import AuditContext
-from xueji.testing import make_id_number, record, school, typed_tables
+from xueji.testing import attendance_rows, make_id_number, record, school, typed_tables
 
 AS_OF = date(2026, 11, 20)
 WEEKDAYS = [d for d in (AS_OF - timedelta(days=i) for i in range(40)) if d.weekday() < 5][::-1][-20:]
 A, B, C, D = "4301040001", "4301040002", "4301050001", "4309990001"  # A, B 岳麓区; C 开福区; D: county unknown
 
 
-def _attendance(person: dict[str, Any], school_code: str, by_id: bool = True, absent_from: int = 20) -> list[dict[str, Any]]:
+def _attendance(person: dict[str, Any], school_code: str, by_id: bool = True, absent_from: int = 20) -> list[dict[str, object]]:
     """20 school days of rows for ``person`` at ``school_code``: present, then absent
     from day ``absent_from`` on."""
-    return [
-        {
-            "school_code": school_code,
-            "date": day,
-            "grade": person["grade"],
-            "class_name": person["class_name"],
-            "name": person["name"],
-            "id_number": person["id_number"] if by_id else None,
-            "status": "present" if i < absent_from else "absent",
-        }
-        for i, day in enumerate(WEEKDAYS)
-    ]
+    return attendance_rows(person, school_code, WEEKDAYS, by_id=by_id, absent_from=absent_from)
 
 
 def _crafted() -> dict[str, pl.LazyFrame]:

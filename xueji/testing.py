@@ -189,3 +189,29 @@ def truth_scores(found: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
             }
         )
     return pl.DataFrame(rows)
+
+
+def attendance_rows(
+    person: Mapping[str, Any],
+    school_code: str,
+    days: Iterable[date],
+    *,
+    by_id: bool = True,
+    absent_from: int | None = None,
+) -> list[dict[str, object]]:
+    """Attendance rows of ``person`` (a registry row: grade, class_name, name, id_number)
+    at ``school_code``, one per day of ``days``: present, then absent from the
+    ``absent_from``-th day on (0-based); ``by_id`` False leaves the ID number out."""
+    return [
+        {
+            "school_code": school_code,
+            "date": day,
+            "grade": person["grade"],
+            "class_name": person["class_name"],
+            "name": person["name"],
+            "id_number": person["id_number"] if by_id else None,
+            "local_id": None,
+            "status": "absent" if absent_from is not None and i >= absent_from else "present",
+        }
+        for i, day in enumerate(days)
+    ]
