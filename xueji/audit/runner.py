@@ -353,7 +353,6 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
             "xueji_version": __version__,
             "inputs": doc["inputs"],
             "counts": {"findings": doc["findings"], "rules": doc["rules"], "data_errors": inputs.data_errors.height},
-            "timings": {k: round(v, 3) for k, v in timings.items()},
             "findings_total": violations.height,
             "new_total": change_counts.get("new", 0),
             "persisting_total": change_counts.get("persisting", 0),
@@ -368,14 +367,15 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
                     for path in reports.wait():
                         logger.debug("wrote {}", Path(path).name)
                     reports = None
+                # Timed once the workbook is in: the write stage ends here, in the same
+                # transaction that records the run.
                 timings["write"] = time.perf_counter() - t
                 timings["total"] = time.perf_counter() - t_start
-                run_record = session.get(history.AuditRun, run_id)
-                if run_record is not None:
-                    run_record.timings = {k: round(v, 3) for k, v in timings.items()}
+                rounded = {k: round(v, 3) for k, v in timings.items()}
+                session.get(history.AuditRun, run_id).timings = rounded  # type: ignore[union-attr]
                 doc["run_id"] = run_id
                 doc["finished_at"] = finished_at.isoformat()
-                doc["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
+                doc["timings_seconds"] = rounded
                 folder.write_json(doc, "summary.json")
                 if options.out is None and final.exists():
                     # Another run took this number meanwhile: take the next one.

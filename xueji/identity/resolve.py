@@ -16,7 +16,7 @@ from xueji.identity.attendance import empty_attendance, link_attendance
 from xueji.identity.dedupe import DedupeResult, dedupe_registry
 from xueji.identity.link import registry_features
 from xueji.identity.residence import empty_residence, link_residence
-from xueji.identity.result import RECORDS_SCHEMA, Identity
+from xueji.identity.result import RECORDS_SCHEMA, Identity, beside
 from xueji.identity.spec import LinkSpec, attendance_spec, dedupe_spec, residence_spec
 from xueji.io.digest import AttendanceDigest, digest_attendance
 from xueji.io.schema import load_schemas
@@ -50,15 +50,6 @@ def _timed(func: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]
     start = time.perf_counter()
     result = func(*args, **kwargs)
     return result, time.perf_counter() - start
-
-
-def beside(frame: pl.DataFrame, other: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """``frame`` with ``columns`` of ``other`` for the same ``_row``: put beside it when both
-    hold the same rows in the same order (the usual case: both come from the registry
-    in file order), else joined."""
-    if frame.get_column("_row").equals(other.get_column("_row")):
-        return frame.with_columns(other.get_column(c) for c in columns)
-    return frame.join(other.select("_row", *columns), on="_row", how="left")
 
 
 def resolve_identities(

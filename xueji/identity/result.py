@@ -205,3 +205,12 @@ def _levels(evidence: dict[str, Any] | None) -> str:
         + (f" [{extra}]" if extra else "")
         + (f" weight {weight:g}" if weight is not None else "")
     )
+
+
+def beside(frame: pl.DataFrame, other: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """``frame`` with ``columns`` of ``other`` for the same ``_row``: put beside it when both
+    hold the same rows in the same order (the usual case: both come from the registry
+    in file order), else joined."""
+    if frame.get_column("_row").equals(other.get_column("_row")):
+        return frame.with_columns(other.get_column(c) for c in columns)
+    return frame.join(other.select("_row", *columns), on="_row", how="left")

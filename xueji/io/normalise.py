@@ -35,8 +35,8 @@ def to_halfwidth(text: str) -> str:
     return text.translate(_HALF_TABLE)
 
 
-# A cell holding any full-width character (the pattern of ``fullwidth_columns``).
-_FULLWIDTH_CLASS = "[" + "".join(_FULLWIDTH) + "]"
+# A cell holding any character of ``_FULLWIDTH`` (the pattern of ``fullwidth_columns``).
+_FULLWIDTH_CLASS = "[\uff01-\uff5e\u3000]"
 
 
 def clean_text(expr: pl.Expr, fullwidth: bool = True) -> pl.Expr:

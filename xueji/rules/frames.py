@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from xueji.identity.resolve import beside
+from xueji.identity.result import beside
 from xueji.rules.base import AuditContext
 
 ACTIVE = ("enrolled", "suspended")
