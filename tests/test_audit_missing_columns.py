@@ -130,6 +130,20 @@ def test_registry_without_name_skips_the_rules_that_report_missing_links(tmp_pat
     assert f"skipped GHOST_RECORD: {reason}" in result.stdout
 
 
+def test_registry_without_id_number_skips_student_no_mismatch(tmp_path: Path, db: str) -> None:
+    # Without the column every G number would look like one with no ID recorded.
+    rows = [student(1), student(2)]
+    result, out = run(tmp_path, db, "no-id", without(rows, "id_number"))
+    assert result.exit_code == 0, result.output
+    assert data_errors(out) == [("registry.csv", None, "id_number", None, missing_message("id_number (身份证件号)"))]
+    assert violations(out).height == 0
+    s = summary(out)
+    assert s["rules"]["STUDENT_NO_MISMATCH"]["status"] == "skipped"
+    assert s["rules"]["STUDENT_NO_MISMATCH"]["reason"] == (
+        "needs columns the input files lack (registry (学籍): id_number (身份证件号)): every row would be unknown to it"
+    )
+
+
 def test_registry_without_student_no_is_audited(tmp_path: Path, db: str) -> None:
     # Two active records of one ID number with no student numbers: a duplicate group still
     # gets an id (it used to crash on the null number).
@@ -143,13 +157,13 @@ def test_registry_without_student_no_is_audited(tmp_path: Path, db: str) -> None
 
 def test_a_file_with_none_of_its_required_columns_exits_2_before_writing_anything(tmp_path: Path, db: str) -> None:
     data = night(tmp_path / "data", [student(1)])
-    (data / "registry.csv").write_text("id_number,备注\n" + id_of(1) + ",无\n", encoding="utf-8")
+    (data / "registry.csv").write_text("户籍地区划代码,备注\n110105,无\n", encoding="utf-8")
     out = tmp_path / "run1"
     result = audit(data, db, "--out", out)
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "Error: registry.csv: all 9 required columns missing: birth_date (出生日期), class_name (班级), "
-        "enrol_date (入校日期), gender (性别), grade (年级), name (姓名), school_code (学校标识码), "
+        "Error: registry.csv: all 10 required columns missing: birth_date (出生日期), class_name (班级), "
+        "enrol_date (入校日期), gender (性别), grade (年级), id_number (身份证件号), name (姓名), school_code (学校标识码), "
         "status (学籍状态), student_no (学籍号)"
     )
     assert "Traceback" not in result.output

@@ -97,7 +97,9 @@ def test_gender_from_17th_digit() -> None:
     [
         ("G11010519491231002X", "11010519491231002X", date(1949, 12, 31), None),
         ("G11010519491231002X", "440524188001010014", date(1949, 12, 31), "g_id"),
-        ("G11010519491231002X", None, date(1949, 12, 31), None),
+        # Contract §1: only an L or J number may go without an ID number.
+        ("G11010519491231002X", None, date(1949, 12, 31), "g_no_id"),
+        (None, None, date(1949, 12, 31), None),
         ("J" + with_check("43010420150301123"), None, date(2015, 3, 1), None),
         ("J" + wrong_check("43010420150301123"), None, date(2015, 3, 1), "j_check"),
         ("L430104201503011234", None, date(2015, 3, 1), None),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -193,8 +193,8 @@ def test_a_file_with_none_of_its_table_s_required_columns_stops_with_one_message
     assert str(exc.value) == "catchments.csv: all 2 required columns missing: area_code (片区区划代码), school_code (学校标识码)"
     assert exc.value.exit_code == 2
     (minimal / "catchments.csv").unlink()
-    write("registry.csv", "id_type,id_number\nresident_id,11010519491231002X\n")
-    with pytest.raises(InputError, match=r"^registry.csv: all 9 required columns missing: birth_date \(出生日期\), "):
+    write("registry.csv", "id_type,hukou_area_code\nresident_id,110105\n")
+    with pytest.raises(InputError, match=r"^registry.csv: all 10 required columns missing: birth_date \(出生日期\), "):
         load_inputs(minimal)
 
 
@@ -307,6 +307,35 @@ def test_typed_parquet_and_xlsx_are_read(minimal: Path, data_dir: Path) -> None:
     assert (reg["birth_date"], reg["grade"], reg["gender"], reg["status"]) == (date(2015, 3, 1), 3, "M", "enrolled")
     assert inputs.tables["schools"].collect()["design_capacity"].to_list() == [1500]
     assert inputs.data_errors.height == 0
+
+
+def test_xlsx_date_cells_are_dates(minimal: Path, data_dir: Path) -> None:
+    # Excel keeps a date as a date-time cell; a workbook's dates are read as dates, while a
+    # text cell that is no date stays a data error.
+    (data_dir / "registry.csv").unlink()
+    pl.DataFrame(
+        {
+            "学籍号": ["G11010519491231002X", "G440524188001010014"],
+            "id_number": ["11010519491231002X", "440524188001010014"],
+            "姓名": ["张三", "李四"],
+            "性别": ["女", "男"],
+            "出生日期": [date(1949, 12, 31), date(1880, 1, 1)],
+            "学校标识码": ["4301040001", "4301040001"],
+            "年级": [3, 3],
+            "班级": ["3班", "3班"],
+            "学籍状态": ["在籍", "休学"],
+            "状态日期": [None, datetime(2026, 3, 2, 14, 30)],
+            "入校日期": ["2023-09-01", "2023年9月1日"],
+        }
+    ).write_excel(data_dir / "registry.xlsx")
+    inputs = load_inputs(data_dir)
+    reg = inputs.tables["registry"].collect()
+    assert reg["birth_date"].to_list() == [date(1949, 12, 31), date(1880, 1, 1)]
+    assert reg["status_date"].to_list() == [None, date(2026, 3, 2)]
+    assert reg["enrol_date"].to_list() == [date(2023, 9, 1), None]
+    assert inputs.data_errors.select("file", "row", "column", "value").rows() == [
+        ("registry.xlsx", 2, "enrol_date", "2023年9月1日")
+    ]
 
 
 def test_validate_cli_summarises_and_writes_errors(minimal: Path, write: WriteFile, runner: CliRunner, tmp_path: Path) -> None:

@@ -103,7 +103,8 @@ J_NUMBER = "J" + make_id_number(date(2016, 5, 5), "F", area="430104", seq=7)
 STUDENT_NO_CASES = [
     ("G number equals the ID", [record(1)], set()),
     ("G number of an older ID (ID changed)", [record(1, student_no="G" + make_id_number(date(2017, 3, 1), seq=2))], {"G" + make_id_number(date(2017, 3, 1), seq=2)}),
-    ("G number with no ID number recorded", [record(1, id_number=None)], set()),
+    # Contract §1: an empty id_number is allowed with an L or J number only.
+    ("G number with no ID number recorded", [record(1, id_number=None)], {"G" + VALID}),
     ("J number with a right check character", [record(1, student_no=J_NUMBER, id_number=None)], set()),
     ("J number with a wrong check character", [record(1, student_no=_wrong_check(J_NUMBER), id_number=None)], {_wrong_check(J_NUMBER)}),
     ("L number with the record's birth date", [record(1, student_no=L_NUMBER, id_number=None)], set()),
@@ -122,6 +123,15 @@ def test_student_no_mismatch(case: str, rows: list[dict[str, Any]], flagged: set
     out = _findings("STUDENT_NO_MISMATCH", rows)
     assert _flagged(out) == flagged
     assert set(out["severity"].to_list()) <= {"low"}
+
+
+def test_student_no_mismatch_g_number_without_id_number() -> None:
+    out = _findings("STUDENT_NO_MISMATCH", [record(1, id_number=None)])
+    first = out.row(0, named=True)
+    assert first["detail"] == "学生1（测试学校0001 3年级1班）：G字头学籍号的记录未登记身份证件号（只有J字头、L字头学籍号可以不登记身份证件号）。"
+    proof = json.loads(first["evidence"])
+    assert proof["problem"] == "g_no_id" and proof["id_number"] is None
+    assert proof["student_no_id_part"] == VALID[:6] + "********" + VALID[-4:]
 
 
 def _l_record(days_ago: int, **overrides: object) -> dict[str, Any]:

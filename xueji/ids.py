@@ -90,14 +90,20 @@ def student_no_kind(student_no: pl.Expr) -> pl.Expr:
 def student_no_problem(student_no: pl.Expr, id_number: pl.Expr, birth_date: pl.Expr) -> pl.Expr:
     """Why a student number disagrees with the record (code), or null when it agrees.
 
-    ``g_id`` a G number whose last 18 characters are not the id_number; ``j_check`` a J
-    number whose check character is wrong; ``l_birth`` an L number whose birth-date part
-    is not the record's birth date. Unknown inputs (nulls) give null.
+    ``g_no_id`` a G number on a record with no id_number (contract §1: only an L or J
+    number may go without one); ``g_id`` a G number whose last 18 characters are not the
+    id_number; ``j_check`` a J number whose check character is wrong; ``l_birth`` an L
+    number whose birth-date part is not the record's birth date. An unknown student
+    number or birth date (null) gives null.
     """
     kind = student_no_kind(student_no)
     tail = student_no.str.slice(1, 18)
     return (
-        pl.when((kind == "G") & id_number.is_not_null() & (tail != id_number))
+        # The registry's id_number has no form a cell could break: null is an empty cell
+        # (or a file without the column), so a G number beside it disagrees with it.
+        pl.when((kind == "G") & id_number.is_null())
+        .then(pl.lit("g_no_id"))
+        .when((kind == "G") & (tail != id_number))
         .then(pl.lit("g_id"))
         .when((kind == "J") & (check_char(tail.str.slice(0, 17)) != tail.str.slice(17, 1)))
         .then(pl.lit("j_check"))

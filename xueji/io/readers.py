@@ -194,12 +194,25 @@ def _read_parquet(path: Path) -> pl.LazyFrame:
     return lf
 
 
+# Excel keeps a date as a date-time cell, which the engine reads as text
+# ``2023-09-01 00:00:00``: the date part is the value (a date cell is not unreadable).
+XLSX_DATETIME = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?$"
+
+
 def _read_xlsx(path: Path) -> pl.LazyFrame:
     try:
         df = pl.read_excel(path, sheet_id=1, engine="calamine", infer_schema_length=0)
     except Exception as exc:  # noqa: BLE001 - the engine raises its own types
         raise InputError(f"{path.name}: not a readable XLSX workbook ({_first_line(exc)})") from exc
     return df.lazy()
+
+
+def _xlsx_dates(frame: pl.LazyFrame, schema: TableSchema) -> pl.LazyFrame:
+    """``frame`` (fields by name, read from a workbook) with the date-time text of its
+    date cells cut to the date, so they parse like any ``YYYY-MM-DD`` cell."""
+    names = frame.collect_schema()
+    dates = [f.name for f in schema.fields if f.type == "date" and names.get(f.name) == pl.String]
+    return frame.with_columns(pl.col(c).str.replace(XLSX_DATETIME, "${1}") for c in dates)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -225,6 +238,8 @@ def open_table(path: Path, schema: TableSchema) -> RawTable:
         raise InputError(f"{path.name}: no header row found")
     mapped = map_headers(schema, path.name, headers)
     frame = lf.select([pl.col(src).alias(dst) for src, dst in mapped.rename.items()])
+    if fmt == "xlsx":
+        frame = _xlsx_dates(frame, schema)
     return RawTable(
         schema, path, fmt, encoding, frame, mapped.languages, mapped.unknown, mapped.warnings, mapped.missing, mapped.hints
     )

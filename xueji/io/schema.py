@@ -33,6 +33,9 @@ class FieldSchema:
     type: str
     description: str
     required: bool = False
+    # The file must have the column even where its cells may be empty (contract §1 lists
+    # it without "optional"): e.g. registry.id_number, empty only beside an L or J number.
+    column_required: bool = False
     pattern: str | None = None
     enum: tuple[Any, ...] | None = None
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -70,8 +73,8 @@ class TableSchema:
 
     @property
     def required_fields(self) -> tuple[FieldSchema, ...]:
-        """Columns that must be present in the file."""
-        return tuple(f for f in self.fields if f.required)
+        """Columns that must be present in the file (cells required, or only the column)."""
+        return tuple(f for f in self.fields if f.required or f.column_required)
 
     def header_map(self) -> dict[str, str]:
         """Every accepted header spelling (English name, any case; Chinese title) → field name."""
@@ -91,6 +94,7 @@ def _field(raw: dict[str, Any]) -> FieldSchema:
         type=raw["type"],
         description=raw.get("description", ""),
         required=bool(c.get("required", False)),
+        column_required=bool(raw.get("column_required", False)),
         pattern=c.get("pattern"),
         enum=tuple(enum) if enum is not None else None,
         aliases={k: tuple(v) for k, v in raw.get("aliases", {}).items()},

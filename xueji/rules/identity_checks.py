@@ -140,6 +140,7 @@ ID_INVALID = Rule(
 
 
 _SNO_PROBLEM_TEXT = {
+    "g_no_id": "G字头学籍号的记录未登记身份证件号（只有J字头、L字头学籍号可以不登记身份证件号）",
     "g_id": "G字头学籍号中的身份证号与登记的身份证件号不一致（身份证号变更后允许，请核实）",
     "j_check": "J字头学籍号的校验码错误",
     "l_birth": "临时学籍号（L字头）中的出生日期与登记的出生日期不一致",
@@ -168,7 +169,7 @@ def _student_no_mismatch(ctx: AuditContext) -> pl.LazyFrame:
     proof = evidence(
         registry_row=pl.col("_row"),
         problem=kind,
-        student_no_id_part=pl.when(kind == "g_id").then(mask_id(pl.col("student_no").str.slice(1, 18))),
+        student_no_id_part=pl.when(kind.is_in(["g_id", "g_no_id"])).then(mask_id(pl.col("student_no").str.slice(1, 18))),
         id_number=pl.when(kind == "g_id").then(mask_id(pl.col("id_number"))),
         expected_check_char=pl.when(kind == "j_check").then(check_char(pl.col("student_no").str.slice(1, 17))),
         found_check_char=pl.when(kind == "j_check").then(pl.col("student_no").str.slice(18, 1)),
@@ -185,11 +186,15 @@ STUDENT_NO_MISMATCH = Rule(
     basis=f"{_MGMT} 第七条（学籍号以居民身份证号为基础生成）",
     definition=(
         "any record: a G student_no whose last 18 characters are not the record's id_number (allowed after "
-        "an ID change, hence low); a J number with a wrong check character; an L number whose birth-date "
-        "part is not the record's birth_date"
+        "an ID change, hence low), or that has no id_number at all (only L and J numbers may go without one); "
+        "a J number with a wrong check character; an L number whose birth-date part is not the record's "
+        "birth_date"
     ),
     subject="record",
     needs=("schools", "registry"),
+    # A file without the column would read as "no ID recorded" on every row, and every G
+    # number would be flagged for a value the file never gave.
+    needs_columns=("registry.id_number",),
     build=_student_no_mismatch,
 )
 
