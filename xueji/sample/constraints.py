@@ -9,7 +9,9 @@ swapped) birth date. So that the truth is exact, the generator makes sure that:
 - a person a school should *not* link to a classmate (ghost records, people attending
   a school where they have no record) shares no surname sound with the classmates;
 - a record without a valid resident ID meets no other active record or resident with
-  the same gender, the same or swapped birth date and a given name that sounds alike.
+  the same gender, the same or swapped birth date and a given name that sounds alike;
+- a person the population register knows by another name (PERSON_MISMATCH, renamed)
+  is given one that does not sound like the registry's: a homophone is the same name.
 """
 
 from __future__ import annotations
@@ -51,6 +53,18 @@ def _renamed_keys(w: World, pids: np.ndarray) -> np.ndarray:
     )
     renamed = p["res_g1"][pids] >= 0
     return np.where(renamed, given_key(names, w.book), given_key(w.names_of(pids), w.book))
+
+
+def _renamed_alike(w: World) -> np.ndarray:
+    """People renamed in the population register whose new given name sounds like the one
+    the registry writes (any tone): the rules read that as the same name, not a rename."""
+    pids = np.flatnonzero(w.people["res_g1"] >= 0)
+    return pids[_renamed_keys(w, pids) == _given_keys(w, pids)]
+
+
+def _redraw_renamed(w: World, pids: np.ndarray) -> None:
+    g1, g2 = draw_given(w.rng, w.people["male"][pids], w.book)
+    w.people["res_g1"][pids], w.people["res_g2"][pids] = g1, g2
 
 
 def class_members(w: World, extra: list[tuple[np.ndarray, np.ndarray]]) -> pl.DataFrame:
@@ -165,14 +179,18 @@ def resolve_names(
         twice = _unregistered_clashes(w, *unregistered)
         if twice.size:
             _redraw_given(w, twice)
+        alike = _renamed_alike(w)
+        if alike.size:
+            _redraw_renamed(w, alike)
         logger.debug(
-            "names round {}: {} class, {} surname, {} risky, {} unregistered clashes",
+            "names round {}: {} class, {} surname, {} risky, {} unregistered, {} renamed-alike clashes",
             round_no,
             clash.size,
             sur.size,
             near.size,
             twice.size,
+            alike.size,
         )
-        if not (clash.size or sur.size or near.size or twice.size):
+        if not (clash.size or sur.size or near.size or twice.size or alike.size):
             return round_no
     raise RuntimeError("names could not be made unambiguous")

@@ -514,7 +514,10 @@ def plant_enrolment(w: World, pk: Picker) -> None:
     p["permit"][pid] = False
     r["hukou_w"][sel] = np.array([str(v) for v in far], dtype=object)
 
-    # a wrong grade typed on a record; the school's attendance copies the registry's class
+    # a wrong grade typed on a record; the school's attendance copies the registry's class.
+    # Records given the same wrong grade and class number at one school are in one class
+    # (one class_id): two classes of one name would give their pupils the same local_id
+    # (numbered per class) and escape the one-sound-per-class name check.
     lvl = pk.level[r["school"]]
     sel = pk.take(
         ~pk.entrant() & ~np.isin(lvl, ["twelve_year", "special"]),
@@ -522,18 +525,20 @@ def plant_enrolment(w: World, pk: Picker) -> None:
         "grade_level",
     )
     cls = w.sw.classes
-    new_rows = []
-    for i in sel:
+    start = cls.height
+    new_rows: dict[tuple[int, int, int], int] = {}  # (school, grade, class_no) -> class_id
+    class_of = np.zeros(sel.shape[0], dtype=np.int64)
+    for k, i in enumerate(sel):
         s = int(r["school"][i])
         wrong = [g for g in range(2, 13) if g != 7 and not pk.gmin[s] <= g <= pk.gmax[s]]
         g = int(rng.choice(wrong))
-        new_rows.append((s, g, int(cls["class_no"][int(r["class_id"][i])])))
+        key = (s, g, int(cls["class_no"][int(r["class_id"][i])]))
+        class_of[k] = new_rows.setdefault(key, start + len(new_rows))
         r["grade"][i] = g
     if new_rows:
-        start = cls.height
         extra = pl.DataFrame(
             {
-                "class_id": np.arange(start, start + len(new_rows), dtype=np.int64),
+                "class_id": np.array(list(new_rows.values()), dtype=np.int64),
                 "school": [x[0] for x in new_rows],
                 "grade": pl.Series([x[1] for x in new_rows], dtype=pl.Int8),
                 "class_no": pl.Series([x[2] for x in new_rows], dtype=pl.Int16),
@@ -544,7 +549,7 @@ def plant_enrolment(w: World, pk: Picker) -> None:
             pl.lit("grade_level").alias("tag"),
         )
         w.sw.classes = pl.concat([cls, extra.select(cls.columns)])
-        r["class_id"][sel] = np.arange(start, start + len(new_rows))
+        r["class_id"][sel] = class_of
 
 
 def plant_transfers(w: World, pk: Picker) -> dict[str, np.ndarray]:

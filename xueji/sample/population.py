@@ -469,6 +469,36 @@ def add_resident_children(w: World, role: str, birth: np.ndarray, tag: str | Non
     )
 
 
+def other_id_numbers(
+    rng: np.random.Generator, kind: np.ndarray, yyyymmdd: np.ndarray, male: np.ndarray
+) -> np.ndarray:
+    """The number of each record whose ID is not a resident ID: a passport number (``E`` and
+    8 digits), a Hong Kong / Macao / Taiwan residence permit number (GB 11643 shape, area
+    810000, 820000 or 830000) or none (``other``). No two records get one number: the
+    duplicate rule takes two active records with the same id_number for one person, so
+    two children drawn the same sequence on one birth date and permit area (or the same
+    passport digits) would be a duplicate the truth does not know of."""
+    out = np.array([None] * kind.shape[0], dtype=object)
+    pp = kind == "passport"
+    number = rng.integers(10**7, 10**8, size=int(pp.sum()))
+    for _ in range(100):
+        _, first = np.unique(number, return_index=True)
+        repeat = np.ones(number.shape[0], dtype=bool)
+        repeat[first] = False
+        if not repeat.any():
+            break
+        number[repeat] = rng.integers(10**7, 10**8, size=int(repeat.sum()))
+    else:  # pragma: no cover - 10^8 numbers for a few thousand passports
+        raise RuntimeError("could not draw distinct passport numbers")
+    out[pp] = [f"E{int(x):08d}" for x in number]
+    hm = kind == "hmt_permit"
+    if hm.any():
+        area = rng.choice([810000, 820000, 830000], size=int(hm.sum()))
+        hb = ids.unique_bodies(rng, area, yyyymmdd[hm], male[hm])
+        out[hm] = ids.render(hb, ids.check_index(hb)).to_list()
+    return out
+
+
 def assign_ids(w: World) -> None:
     """A distinct, valid GB 11643 number for every person who has one, and the G, J or L
     student number of every record as the registry derives it."""
@@ -501,17 +531,9 @@ def assign_ids(w: World) -> None:
         r["sn_check"][j] = ids.check_index(jb)
         kind = rng.choice(["passport", "hmt_permit", "other"], size=j.shape[0], p=[0.4, 0.4, 0.2])
         r["id_type"][j] = kind
-        other = np.array([None] * j.shape[0], dtype=object)
-        pp = kind == "passport"
-        other[pp] = [f"E{int(x):08d}" for x in rng.integers(10**7, 10**8, size=int(pp.sum()))]
-        hm = kind == "hmt_permit"
-        if hm.any():
-            area = rng.choice([810000, 820000, 830000], size=int(hm.sum()))
-            hb = ids.make_body(
-                area, ymd(p["birth_day"][pid[j[hm]]]), ids.draw_sequence(rng, p["male"][pid[j[hm]]])
-            )
-            other[hm] = ids.render(hb, ids.check_index(hb)).to_list()
-        r["id_other"][j] = other
+        r["id_other"][j] = other_id_numbers(
+            rng, kind, ymd(p["birth_day"][pid[j]]), p["male"][pid[j]]
+        )
         r["hukou_w"][j] = None
 
     lrec = np.flatnonzero(r["sn_prefix"] == "L")
