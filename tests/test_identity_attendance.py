@@ -195,6 +195,19 @@ def test_same_name_different_local_ids_are_two_persons() -> None:
     assert persons.height == 2
 
 
+def test_a_local_id_shown_with_two_valid_numbers_is_two_children() -> None:
+    # The school reused a number: each child links by its own ID, none is left unlinked.
+    persons = link(
+        days(name="李娜", id_number=IDS["李娜"], local_id="2015001"),
+        days(name="王芳", id_number=IDS["王芳"], local_id="2015001"),
+    )
+    assert persons.height == 2
+    assert {(p["name"], p["method"], p["record_row"]) for p in persons.to_dicts()} == {
+        ("李娜", "exact_id", ROW["李娜"]),
+        ("王芳", "exact_id", ROW["王芳"]),
+    }
+
+
 def test_inactive_record_is_linked_when_it_is_the_only_one() -> None:
     registry = [reg("王芳", status="dropped")]
     p = one(link(days(name="王芳"), registry=registry), "王芳")

@@ -125,8 +125,22 @@ def _persons(
     """(sighting → att_person, persons, variants) from the distinct sightings."""
     # Names the registry already keyed are looked up, not converted again.
     s = _with_id_state(with_name_keys(sightings, known=known_names))
+    # A local_id is one child's only while it never shows two valid ID numbers: a school
+    # that hands a leaver's number to a newcomer (or a typo) would merge two children
+    # into one person, who then links to neither record.
+    reused = (
+        s.filter(pl.col("local_id").is_not_null() & (pl.col("id_state") == "valid"))
+        .group_by("school_code", "local_id")
+        .agg(pl.col("id_number").n_unique().alias("_ids"))
+        .filter(pl.col("_ids") > 1)
+        .select("school_code", "local_id")
+    )
+    by_local_id = pl.col("local_id").is_not_null()
+    if reused.height:
+        s = s.join(reused.with_columns(pl.lit(True).alias("_reused")), on=["school_code", "local_id"], how="left")
+        by_local_id = by_local_id & pl.col("_reused").is_null()
     person_key = (
-        pl.when(pl.col("local_id").is_not_null())
+        pl.when(by_local_id)
         .then(
             pl.concat_str(
                 [pl.col("school_code").fill_null(""), pl.lit("L"), pl.col("local_id")],
