@@ -208,6 +208,23 @@ def test_a_local_id_shown_with_two_valid_numbers_is_two_children() -> None:
     }
 
 
+def test_a_namesake_in_another_class_on_the_same_days_is_another_child() -> None:
+    # 刘洋 is registered in 1班; a 刘洋 present in 2班 on the same days is not him.
+    persons = link(days(name="刘洋"), days(name="刘洋", class_name="2班"))
+    linked = {p["class_name"]: (p["method"], p["record_row"]) for p in persons.to_dicts()}
+    assert linked == {"1班": ("name_in_class", ROW["刘洋"]), "2班": ("unlinked", None)}
+
+
+def test_a_child_who_changed_class_links_from_both_classes() -> None:
+    # Three days in 1班, then three in 2班 (the change day recorded by both): one child.
+    later = [{**d, "date": d["date"] + timedelta(days=2)} for d in days(4, name="刘洋", class_name="2班")]
+    persons = link(days(3, name="刘洋"), later)
+    assert sorted((p["class_name"], p["record_row"]) for p in persons.to_dicts()) == [
+        ("1班", ROW["刘洋"]),
+        ("2班", ROW["刘洋"]),
+    ]
+
+
 def test_inactive_record_is_linked_when_it_is_the_only_one() -> None:
     registry = [reg("王芳", status="dropped")]
     p = one(link(days(name="王芳"), registry=registry), "王芳")

@@ -303,6 +303,59 @@ def _choose(
     )
 
 
+# Days two persons may share and still be one child: the day a child changes class can
+# be recorded by both classes.
+_SHARED_DAYS_MAX = 1
+_CLASS = ("school_code", "grade", "class_name")
+
+
+def _apart_from_holders(
+    chosen: pl.DataFrame,
+    earlier: list[pl.DataFrame],
+    persons: pl.DataFrame,
+    sightings: pl.DataFrame,
+    mapping: pl.DataFrame,
+) -> pl.DataFrame:
+    """``chosen`` name links without those to a record an earlier-linked person of another
+    class of the same school holds, when the two were seen on the same days: one child is
+    not in two classes on one day, so that namesake is another child. A same-name link to
+    a record already held stays otherwise: a child whose class changed shows as two
+    persons, and one written twice in one class is still one child."""
+    if not earlier or chosen.height == 0:
+        return chosen
+    holders = pl.concat([x.select(pl.col("att_person").alias("_holder"), "record_row") for x in earlier])
+    where = persons.select("att_person", *_CLASS)
+    pairs = (
+        chosen.select("att_person", "record_row")
+        .join(holders, on="record_row")
+        .join(where, on="att_person")
+        .join(where.rename({c: f"{c}_h" for c in where.columns}), left_on="_holder", right_on="att_person_h")
+        .filter(
+            (pl.col("school_code") == pl.col("school_code_h"))
+            & ((pl.col("grade") != pl.col("grade_h")) | (pl.col("class_name") != pl.col("class_name_h"))).fill_null(
+                False
+            )
+        )
+    )
+    if pairs.height == 0:
+        return chosen
+    who = pl.concat([pairs["att_person"], pairs["_holder"]]).unique().implode()
+    days = (
+        mapping.filter(pl.col("att_person").is_in(who))
+        .join(sightings.select(pl.col("sid").alias("_sight"), "rows_mask"), on="_sight")
+        .group_by("att_person")
+        .agg(pl.col("rows_mask").bitwise_or().alias("_days"))
+    )
+    clash = (
+        pairs.join(days, on="att_person")
+        .join(days.rename({"att_person": "_holder", "_days": "_holder_days"}), on="_holder")
+        .filter((pl.col("_days") & pl.col("_holder_days")).bitwise_count_ones() > _SHARED_DAYS_MAX)
+        .select("att_person")
+        .unique()
+    )
+    return chosen.join(clash, on="att_person", how="anti")
+
+
 def as_digest(attendance: pl.LazyFrame | AttendanceDigest) -> AttendanceDigest:
     """The digest of ``attendance`` (typed rows, as ``Inputs.tables`` holds them), or
     ``attendance`` itself when it is one already."""
@@ -509,7 +562,8 @@ def link_attendance(
         c = spec.score(add_pair_scores(frame), extra_scores=("name_score", "id_edits")).filter(
             pl.col("decisive").is_null() & (pl.col("match_weight") >= spec.threshold)
         )
-        links.append(_choose(c, stage, claimed, one_to_one_fuzzy=True))
+        chosen = _choose(c, stage, claimed, one_to_one_fuzzy=True)
+        links.append(_apart_from_holders(chosen, links, persons, digest.sightings, mapping))
         lap(stage)
 
     linked = pl.concat(links)
