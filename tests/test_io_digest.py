@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import xueji.io.digest as digest_module
 from tests.conftest import WriteFile
 from xueji.io import load_inputs, load_schemas
 from xueji.io.digest import HORIZON_DAYS, digest_attendance
@@ -91,8 +92,14 @@ def test_school_days_count_rows_per_day(crafted: Path) -> None:
     assert days[(SCHOOL, None)] == 1 and days[(None, date(2026, 11, 20))] == 1
 
 
+@pytest.mark.parametrize("many_calendars", [False, True], ids=["shared-calendar", "many-calendars"])
 @pytest.mark.parametrize("source", ["crafted", "demo", "sparse"])
-def test_calendar_masks_equal_the_day_table_join(source: str, crafted: Path, write: WriteFile) -> None:
+def test_calendar_masks_equal_the_day_table_join(
+    source: str, many_calendars: bool, crafted: Path, write: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if many_calendars:
+        # As if the schools kept more calendars than the per-calendar shifts take.
+        monkeypatch.setattr(digest_module, "_MAX_CALENDARS", 0)
     if source == "demo":
         folder = DEMO
     else:

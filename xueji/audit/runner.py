@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -214,6 +215,9 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
         inputs = load_inputs(options.data_dir, as_of=as_of)
         _check_county(inputs, options.county)
         rows = {name: src.rows for name, src in inputs.sources.items()}
+        # The inputs' SHA-256 for summary.json, on a thread while the audit goes on (the
+        # hash releases the GIL): hashed in the write stage, it delayed the reports.
+        inputs_doc = stack.enter_context(ThreadPoolExecutor(1, "input-sha256")).submit(summary.inputs_section, inputs)
         timings["load"] = time.perf_counter() - t
         progress.finish(
             "load",
@@ -309,9 +313,6 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
         t = time.perf_counter()
         folder = RunFolder(final)
         file_sink = buffer.flush_to(folder.path("audit.log"))
-        folder.write_parquet(violations, "violations.parquet")
-        folder.write_csv(violations, "violations.csv", bom=True)
-        folder.write_csv(inputs.data_errors.select(DATA_ERROR_COLUMNS), "data_errors.csv", bom=True)
         previous_info = (
             {"run_id": previous.id, "as_of": previous.as_of.isoformat(), "run_dir": previous.run_dir} if previous else None
         )
@@ -322,7 +323,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
             "data_dir": str(Path(options.data_dir).resolve()),
             "scope": {"key": scope, "county": options.county, "rules": options.rules},
             "started_at": started_at.isoformat(),
-            "inputs": summary.inputs_section(inputs),
+            "inputs": inputs_doc.result(),
             "coverage": summary.coverage(ctx, extra[1:], inputs),
             "config": {name: {"value": cfg[name], "source": cfg.sources[name]} for name in cfg.values},
             "rules": summary.rules_section(statuses, violations),
@@ -339,9 +340,15 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditR
             details = _optional("xueji.findings", "dismissal_details")
             # The workbook is written on a thread while the run is recorded below; it is
             # waited for before the folder is committed.
-            reports = start_reports(folder.tmp, dismissals=details(engine) if details else None)
+            reports = start_reports(
+                folder.tmp, dismissals=details(engine) if details else None, findings=violations
+            )
         else:
             logger.warning("xueji.reports is not installed: report.xlsx and report.html were not written")
+        # The data files while the workbook is written (the reports read none of them).
+        folder.write_parquet(violations, "violations.parquet")
+        folder.write_csv(violations, "violations.csv", bom=True)
+        folder.write_csv(inputs.data_errors.select(DATA_ERROR_COLUMNS), "data_errors.csv", bom=True)
         finished_at = datetime.now(UTC)
         run_row = {
             "as_of": as_of,

@@ -305,11 +305,68 @@ def _by_calendar(
     return _fold(rows, suffixes, cheap.is_null())
 
 
+# Distinct school calendars up to which masks are converted by shifts per calendar; a
+# city whose schools keep more calendars than this takes the distinct-mask conversion.
+_MAX_CALENDARS = 4
+
+
+def _runs(offsets: list[int]) -> list[tuple[int, int, int]]:
+    """(calendar offset, school-day bit, length) of each stretch of consecutive school
+    days within one 64-day calendar word; ``offsets[i]`` is school day ``i``'s offset."""
+    runs: list[tuple[int, int, int]] = []
+    for i, k in enumerate(offsets):
+        if runs and k == runs[-1][0] + runs[-1][2] and k // 64 == runs[-1][0] // 64:
+            runs[-1] = (runs[-1][0], runs[-1][1], runs[-1][2] + 1)
+        else:
+            runs.append((k, i, 1))
+    return runs
+
+
+def _shifted(kind: str, runs: list[tuple[int, int, int]], words: list[int]) -> pl.Expr:
+    """The school-day mask ``kind`` of one calendar: each stretch of school days is one
+    shift and mask of its calendar word (a week is one term, not five)."""
+    terms = [
+        ((pl.col(f"{kind}_w{k // 64}") // pl.lit(1 << (k % 64), pl.UInt64)) & pl.lit((1 << n) - 1, pl.UInt64))
+        * pl.lit(1 << i, pl.UInt64)
+        for k, i, n in runs
+        if k // 64 in words
+    ]
+    return pl.sum_horizontal(terms).cast(pl.UInt64) if terms else pl.lit(0, pl.UInt64)
+
+
+def _by_calendars(sightings: pl.DataFrame, latest: pl.DataFrame, as_of: date, words: list[int]) -> pl.DataFrame | None:
+    """``_calendar_to_school_days`` where schools share a few calendars (a city's
+    schools mostly keep one): per calendar, a fixed shuffle of bits, computed on the
+    masks' columns; None when there are more than ``_MAX_CALENDARS``."""
+    calendars = (
+        latest.sort("school_code", "day_bit")
+        .group_by("school_code", maintain_order=True)
+        .agg(pl.lit(as_of).sub(pl.col("date")).dt.total_days().alias("k"))
+        .group_by("k", maintain_order=True)
+        .agg("school_code")
+    )
+    if calendars.height > _MAX_CALENDARS:
+        return None
+    masks: list[pl.Expr] = []
+    for kind in MASKS:
+        out: pl.Expr = pl.lit(0, pl.UInt64)
+        for offsets, schools in calendars.iter_rows():
+            out = pl.when(pl.col("school_code").is_in(pl.Series(schools, dtype=pl.String).implode())).then(
+                _shifted(kind, _runs(offsets), words)
+            ).otherwise(out)
+        masks.append(out.alias(kind))
+    return sightings.with_columns(masks).drop(f"{kind}_w{j}" for kind in MASKS for j in words)
+
+
 def _calendar_to_school_days(sightings: pl.DataFrame, latest: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Calendar masks (``<mask>_w<j>``) → school-day masks (bit ``i`` = the school's
-    ``i``-th latest school day). Sightings repeat the same few masks (most children are
-    present every day), so the bit shuffle runs on the distinct (school, words) only."""
+    ``i``-th latest school day). With many school calendars, sightings repeat the same few
+    masks (most children are present every day), so the bit shuffle runs on the distinct
+    (school, words) only."""
     words = sorted({int(c.rsplit("_w", 1)[1]) for c in sightings.columns if "_mask_w" in c})
+    shared = _by_calendars(sightings, latest, as_of, words)
+    if shared is not None:
+        return shared
     # Per school, the calendar offset of each of its school days: k<i> columns.
     offsets = (
         latest.with_columns(pl.lit(as_of).sub(pl.col("date")).dt.total_days().alias("k"))

@@ -50,10 +50,10 @@ class PendingReports:
     release the GIL.
     """
 
-    def __init__(self, run_dir: Path, dismissals: pl.DataFrame | None) -> None:
+    def __init__(self, run_dir: Path, dismissals: pl.DataFrame | None, findings: pl.DataFrame | None = None) -> None:
         # One report for both files: built once, read-only afterwards, so the thread and
         # the caller never read the run folder while the caller rewrites summary.json.
-        report = build_report(run_dir, masked=True, dismissals=dismissals)
+        report = build_report(run_dir, masked=True, dismissals=dismissals, findings=findings)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-xlsx")
         self._xlsx = self._pool.submit(write_xlsx, report, run_dir / "report.xlsx", private=True)
         try:
@@ -79,14 +79,17 @@ class PendingReports:
         self._pool.shutdown(wait=True)
 
 
-def start_run_reports(run_dir: Path, dismissals: pl.DataFrame | None = None) -> PendingReports:
+def start_run_reports(
+    run_dir: Path, dismissals: pl.DataFrame | None = None, findings: pl.DataFrame | None = None
+) -> PendingReports:
     """Start writing masked ``report.xlsx`` and ``report.html`` into a run folder.
 
-    Reads the folder's violations.parquet and summary.json, and the trend from the
+    Reads the folder's summary.json, its violations.parquet unless ``findings`` (the
+    run's violations, as that file will hold them) is given, and the trend from the
     sibling run folders. ``dismissals`` (from ``xueji.findings.dismissal_details``)
     adds who dismissed a finding and why. Files are private (0600) like the folder.
     """
-    return PendingReports(run_dir, dismissals)
+    return PendingReports(run_dir, dismissals, findings)
 
 
 def write_run_reports(run_dir: Path, dismissals: pl.DataFrame | None = None) -> list[Path]:

@@ -197,9 +197,12 @@ def _person_mismatch(ctx: AuditContext) -> pl.LazyFrame:
             )
         )
     )
-    # A record agreeing with any residence row of its ID number is that person.
+    # A record agreeing with any residence row of its ID number is that person. The few
+    # differing pairs lose their record's agreeing ones by an anti-join on the row
+    # number (a window over every pair cost half as much again; the plan is shared).
     frame = (
-        compared.filter(pl.col("_differs").all().over("_row"))
+        compared.filter("_differs")
+        .join(compared.filter(~pl.col("_differs")).select("_row"), on="_row", how="anti")
         .sort("_row", "res_row")
         .unique(subset="_row", keep="first", maintain_order=True)
     )
