@@ -393,6 +393,24 @@ def _calendar_to_school_days(sightings: pl.DataFrame, latest: pl.DataFrame, as_o
     return out
 
 
+def _respelled_alike(sightings: pl.DataFrame, sight_norm: pl.DataFrame) -> bool:
+    """Whether two raw sightings (distinct) normalised to one: only where normalising
+    changed a value can they meet, and then under one name, so the costly duplicate
+    check runs on the sightings that share a name with a changed one."""
+    def same(c: str) -> pl.Expr:
+        value, raw = sight_norm.schema[c], sight_norm.schema[f"__r_{c}"]
+        if value == raw or (value.is_numeric() and raw.is_numeric()):  # Int8 grades of a Parquet file
+            return pl.col(c).eq_missing(pl.col(f"__r_{c}"))
+        return pl.col(c).cast(pl.String).eq_missing(pl.col(f"__r_{c}").cast(pl.String))
+
+    names = sight_norm.filter(~pl.all_horizontal([same(c) for c in SIGHTING]))["name"]
+    if names.len() == 0:
+        return False
+    near = pl.col("name").is_in(names.drop_nulls().implode())
+    candidates = sightings.filter(near | pl.col("name").is_null() if names.null_count() else near)
+    return bool(candidates.select(pl.struct(SIGHTING).is_duplicated().any()).item())
+
+
 def digest_attendance(
     frame: pl.LazyFrame,
     schema: TableSchema,
@@ -445,13 +463,7 @@ def digest_attendance(
     sight_norm = _normalised(raw_sightings, [fields[c] for c in SIGHTING], known)
     merged_masks = [c for c in sight_norm.columns if "_mask" in c]
     sightings = sight_norm.select(*SIGHTING, "days", *merged_masks, "undated_rows")
-    # Raw sightings are distinct; normalised ones can only collide where normalising
-    # changed a value, so the costly duplicate check runs only then.
-    same_types = all(sight_norm.schema[f"__r_{c}"] == sight_norm.schema[c] for c in SIGHTING)
-    changed = not same_types or bool(
-        sight_norm.select(pl.any_horizontal([~pl.col(c).eq_missing(pl.col(f"__r_{c}")) for c in SIGHTING]).any()).item()
-    )
-    if changed and sightings.select(pl.struct(SIGHTING).is_duplicated().any()).item():
+    if _respelled_alike(sightings, sight_norm):
         # Two spellings of a cell that normalise alike (full-width digits, spaces): one
         # sighting. Checked first because it is rare and the regrouping is not free.
         sightings = sightings.group_by(*SIGHTING).agg(
