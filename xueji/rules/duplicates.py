@@ -197,12 +197,11 @@ def _person_mismatch(ctx: AuditContext) -> pl.LazyFrame:
             )
         )
     )
-    # A record agreeing with any residence row of its ID number is that person. The few
-    # differing pairs lose their record's agreeing ones by an anti-join on the row
-    # number (a window over every pair cost half as much again; the plan is shared).
+    # A record agreeing with any residence row of its ID number is that person. (An
+    # anti-join of the differing pairs with the agreeing ones computes the pairs twice:
+    # the name check's Python step keeps Polars from sharing the plan.)
     frame = (
-        compared.filter("_differs")
-        .join(compared.filter(~pl.col("_differs")).select("_row"), on="_row", how="anti")
+        compared.filter(pl.col("_differs").all().over("_row"))
         .sort("_row", "res_row")
         .unique(subset="_row", keep="first", maintain_order=True)
     )
