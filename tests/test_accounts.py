@@ -10,8 +10,12 @@ import pytest
 from click.testing import CliRunner
 from conftest_workflow import *  # noqa: F403  (fixtures)
 from conftest_workflow import World
+from sqlalchemy import select
+from sqlmodel import col
 
 from xueji.cli import main
+from xueji.db import make_engine, session_scope
+from xueji.db.models import User
 
 
 def run(
@@ -101,10 +105,60 @@ def test_only_admins_manage_users(world: World, user: str) -> None:
 def test_user_list_shows_no_tokens(world: World) -> None:
     result = world.cli("admin", "user", "list", "--json")
     users = json.loads(result.stdout)
-    assert {"name": "off_104a", "role": "bureau_officer", "org": "430104"} in users
-    assert all(set(u) == {"name", "role", "org"} for u in users)
+    assert {"name": "off_104a", "role": "bureau_officer", "org": "430104", "revoked_at": None, "revoked_by": None} in users
+    assert all(set(u) == {"name", "role", "org", "revoked_at", "revoked_by"} for u in users)
     table = world.cli("admin", "user", "list").stdout
     assert "reg_a1" in table and "xj_" not in table
+
+
+def test_a_revoked_user_signs_in_no_more(any_world: World) -> None:
+    w = any_world
+    assert w.cli("reg_a1", "transfer", "list").exit_code == 0
+    result = w.cli("admin", "user", "revoke", "reg_a1", "--reason", "left the school")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Revoked reg_a1 (school_registrar, 4301040001): its token no longer signs in.\n"
+    for args in (("whoami",), ("transfer", "list")):
+        refused = w.cli("reg_a1", *args)
+        assert refused.exit_code == 4
+        assert refused.stderr.startswith("Error: the token of 'reg_a1' was revoked on ")
+        assert refused.stderr.endswith(" by admin: ask your admin\n")
+    # Still listed, with who revoked it; the reason is kept in the database.
+    users = {u["name"]: u for u in json.loads(w.cli("admin", "user", "list", "--json").stdout)}
+    assert users["reg_a1"]["revoked_by"] == "admin" and users["reg_a1"]["revoked_at"] is not None
+    assert users["reg_a2"]["revoked_at"] is None
+    assert "revoked " in w.cli("admin", "user", "list").stdout
+    engine = make_engine(w.url)
+    try:
+        with session_scope(engine, read_only=True) as session:
+            reason = session.scalars(select(User.revoked_reason).where(col(User.name) == "reg_a1")).one()
+    finally:
+        engine.dispose()
+    assert reason == "left the school"
+    # Others of the same school are untouched.
+    assert w.cli("reg_a2", "whoami").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("user", "name", "extra", "code", "message"),
+    [
+        ("admin", "admin", ["--reason", "x"], 2, "Error: you cannot revoke yourself: ask another admin\n"),
+        ("admin", "nobody", ["--reason", "x"], 2, "Error: no user 'nobody' in this database (see `xueji user list`)\n"),
+        ("admin", "insp", ["--reason", " "], 2, "Error: give a reason for the revocation (--reason)\n"),
+        ("off_104a", "reg_a1", ["--reason", "x"], 4, "may not manage users: ask an admin\n"),
+    ],
+)
+def test_revocation_refusals(world: World, user: str, name: str, extra: list[str], code: int, message: str) -> None:
+    result = world.cli(user, "user", "revoke", name, *extra)
+    assert result.exit_code == code
+    assert result.stderr.endswith(message)
+
+
+def test_a_user_is_revoked_once(world: World) -> None:
+    assert world.cli("admin", "user", "revoke", "insp", "--reason", "token lost").exit_code == 0
+    again = world.cli("admin", "user", "revoke", "insp", "--reason", "token lost")
+    assert again.exit_code == 2
+    assert again.stderr.startswith("Error: user 'insp' was already revoked on ")
+    assert again.stderr.endswith(" by admin\n")
 
 
 def test_login_keeps_the_token_in_a_private_file(world: World) -> None:

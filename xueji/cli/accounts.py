@@ -29,6 +29,7 @@ from xueji.workflow.accounts import (
     find_token,
     list_users,
     require_admin,
+    revoke_user,
     save_credentials,
 )
 
@@ -192,9 +193,45 @@ def user_list(db_url: str | None, as_json: bool) -> None:
     require_admin(me)
     users = list_users(engine)
     if as_json:
-        print_json([{"name": u.name, "role": u.role, "org": u.org} for u in users])
+        print_json(
+            [
+                {
+                    "name": u.name,
+                    "role": u.role,
+                    "org": u.org,
+                    "revoked_at": u.revoked_at.isoformat() if u.revoked_at else None,
+                    "revoked_by": u.revoked_by,
+                }
+                for u in users
+            ]
+        )
         return
-    print_table(None, ["name", "role", "org"], [[u.name, u.role, u.org] for u in users])
+    print_table(
+        None,
+        ["name", "role", "org", "status"],
+        [
+            [u.name, u.role, u.org, f"revoked {u.revoked_at:%Y-%m-%d} by {u.revoked_by}" if u.revoked_at else "active"]
+            for u in users
+        ],
+    )
+
+
+@user_group.command("revoke")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (left the school, token lost …); recorded with the revocation.")
+@db_option
+def user_revoke(name: str, reason: str, db_url: str | None) -> None:
+    """Revoke a user: its token stops working at once. The user stays listed, with who
+    revoked it and when; transfers and events keep its name.
+
+    \b
+    Example:
+        xueji user revoke wang --reason "left the school on 2026-12-01"
+    """
+    engine, me = signed_in(db_url)
+    require_admin(me)
+    user = revoke_user(engine, name, reason, revoked_by=me)
+    click.echo(f"Revoked {user.describe()}: its token no longer signs in.")
 
 
 @click.command("login")

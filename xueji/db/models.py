@@ -95,6 +95,11 @@ class User(SQLModel, table=True):
     token_hash: str
     created_at: datetime = _utc_column()
     created_by: str | None = None
+    # Revoked users keep their row (events and transfers name them) but no token of theirs
+    # signs in again.
+    revoked_at: datetime | None = _utc_column(nullable=True)
+    revoked_by: str | None = None
+    revoked_reason: str | None = None
 
 
 class Transfer(SQLModel, table=True):

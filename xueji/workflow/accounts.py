@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -55,6 +56,8 @@ class Identity:
     name: str
     role: str
     org: str | None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
 
     def describe(self) -> str:
         """``wang (school_registrar, 4301040001)``."""
@@ -63,7 +66,7 @@ class Identity:
 
 def _identity(user: User) -> Identity:
     assert user.id is not None
-    return Identity(user.id, user.name, user.role, user.org)
+    return Identity(user.id, user.name, user.role, user.org, user.revoked_at, user.revoked_by)
 
 
 def check_role_org(role: str, org: str | None) -> str | None:
@@ -141,7 +144,33 @@ def authenticate(engine: Engine, token: str | None) -> Identity:
         raise NotAuthorised(
             "invalid token: no user holds it in this database (check --db, or ask your admin)"
         ) from exc
+    if user.revoked_at is not None:
+        # Said only to the token's holder (the secret matched): a stranger learns nothing.
+        raise NotAuthorised(
+            f"the token of {user.name!r} was revoked on {user.revoked_at:%Y-%m-%d} by {user.revoked_by}: "
+            "ask your admin"
+        )
     return _identity(user)
+
+
+def revoke_user(engine: Engine, name: str, reason: str, revoked_by: Identity) -> Identity:
+    """Revoke ``name``: its token no longer signs in. The row stays (events and transfers
+    name the user) and records who revoked it, when and why, in one transaction."""
+    if not reason.strip():
+        raise InputError("give a reason for the revocation (--reason)")
+    if name == revoked_by.name:
+        raise InputError("you cannot revoke yourself: ask another admin")
+    with session_scope(engine) as session:
+        user = session.scalars(select(User).where(col(User.name) == name).with_for_update()).first()
+        if user is None:
+            raise InputError(f"no user {name!r} in this database (see `xueji user list`)")
+        if user.revoked_at is not None:
+            raise InputError(f"user {name!r} was already revoked on {user.revoked_at:%Y-%m-%d} by {user.revoked_by}")
+        user.revoked_at = utc_now()
+        user.revoked_by = revoked_by.name
+        user.revoked_reason = reason.strip()
+        session.flush()
+        return _identity(user)
 
 
 def list_users(engine: Engine) -> list[Identity]:
