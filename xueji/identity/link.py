@@ -25,8 +25,7 @@ from xueji.identity.names import (
     with_name_keys,
 )
 from xueji.identity.spec import BlockingKey, swapped_date
-
-ACTIVE = ("enrolled", "suspended")
+from xueji.vocabulary import ACTIVE
 
 # Registry features every linker reads (right side of attendance and residence pairs).
 RECORD_FEATURES = (

@@ -6,8 +6,9 @@ import polars as pl
 
 from xueji.calendar import age_cutoff_day, full_years, school_year_start
 from xueji.rules.base import AuditContext, Rule, evidence
-from xueji.rules.frames import LEVEL_GRADES, records
+from xueji.rules.frames import records
 from xueji.rules.identity_checks import record_findings, record_label
+from xueji.vocabulary import LEVEL_GRADES
 
 LEVEL_TEXT = {
     "primary": "小学",

@@ -8,18 +8,7 @@ import polars as pl
 
 from xueji.identity.result import beside
 from xueji.rules.base import AuditContext
-
-ACTIVE = ("enrolled", "suspended")
-
-LEVEL_GRADES: dict[str, tuple[int, int]] = {
-    "primary": (1, 6),
-    "junior": (7, 9),
-    "nine_year": (1, 9),
-    "twelve_year": (1, 12),
-    "complete_secondary": (7, 12),
-    "senior": (10, 12),
-    "special": (1, 12),
-}
+from xueji.vocabulary import ACTIVE
 
 
 def _records(ctx: AuditContext) -> pl.LazyFrame:

@@ -13,7 +13,7 @@ from xueji.calendar import working_days_between
 from xueji.db import session_scope
 from xueji.db.models import RegistryImport, School, Student, Transfer, TransferEvent
 from xueji.errors import NotFound
-from xueji.rules.frames import ACTIVE
+from xueji.vocabulary import ACTIVE
 from xueji.workflow.chain import next_step
 from xueji.workflow.events import CHINA, as_utc, check_transfer_events
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from xueji.db.models import School, Student, Transfer
 from xueji.errors import WorkflowRefused
-from xueji.rules.frames import ACTIVE, LEVEL_GRADES
+from xueji.vocabulary import ACTIVE, LEVEL_GRADES
 
 REASONS: dict[str, str] = {
     "hukou_move": "户籍迁移",

@@ -31,7 +31,7 @@ from sqlmodel import col
 from xueji.db import session_scope
 from xueji.db.models import RegistryImport, School
 from xueji.errors import InputError
-from xueji.rules.frames import ACTIVE
+from xueji.vocabulary import ACTIVE
 from xueji.workflow.bulk import student_store
 from xueji.workflow.events import utc_now
 

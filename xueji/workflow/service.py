@@ -24,7 +24,7 @@ from sqlmodel import col
 from xueji.db import session_scope
 from xueji.db.models import TERMINAL_STATES, School, Student, Transfer, TransferEvent
 from xueji.errors import NotAuthorised, NotFound, WorkflowRefused
-from xueji.rules.frames import ACTIVE
+from xueji.vocabulary import ACTIVE
 from xueji.workflow.accounts import ACTING_ROLES, Identity
 from xueji.workflow.chain import (
     DEFAULT_CHAIN,
