@@ -70,10 +70,16 @@ TARGETS = {"wall_s": 60.0, "rss_mb": 6 * 1024, "floor_ratio": 8.0, "growth": 1.2
 
 def dataset(size: int, days: int, seed: int, workdir: Path) -> Path:
     """The generated city of ``size`` students (made on first use, then reused)."""
+    from xueji.sample.config import GENERATOR_VERSION
+
     folder = workdir / f"city-{size}-d{days}-s{seed}"
-    if (folder / "manifest.json").exists():
+    manifest = folder / "manifest.json"
+    made_by = json.loads(manifest.read_text(encoding="utf-8")).get("generator_version") if manifest.exists() else None
+    if made_by == GENERATOR_VERSION:
         return folder
-    print(f"generating {size:,} students, {days} school days (seed {seed}) into {folder} ...", flush=True)
+    # A city of another generator version has other data and another truth: made again.
+    why = "" if made_by is None else f" (cached by generator version {made_by}, now {GENERATOR_VERSION})"
+    print(f"generating {size:,} students, {days} school days (seed {seed}) into {folder}{why} ...", flush=True)
     t0 = time.perf_counter()
     subprocess.run(
         [
