@@ -119,6 +119,32 @@ def test_calendar_masks_equal_the_day_table_join(
     assert fast.sightings.height > 0
 
 
+def test_schools_keeping_their_own_calendars(minimal: Path, write: WriteFile) -> None:
+    # Three schools, three calendars (a make-up Saturday, a day off, a late start): each
+    # child's bit 0 is its own school's latest school day, whichever way bits are found.
+    weekdays = [d for d in pl.date_range(date(2026, 11, 2), AS_OF, eager=True).to_list() if d.weekday() < 5]
+    calendars = {
+        SCHOOL: weekdays,
+        "4301040002": sorted({*weekdays, date(2026, 11, 14)} - {date(2026, 11, 11)}),
+        "4301040003": [date(2026, 10, 1), *weekdays[-5:]],
+    }
+    rows = [
+        (day.isoformat(), f"学生{i}", "缺勤" if day.day % 3 == 0 else "出勤", school)
+        for i, (school, days) in enumerate(calendars.items())
+        for day in days
+    ]
+    write("attendance.csv", att(*rows))
+    schema = load_schemas()["attendance"]
+    raw = open_table(minimal / "attendance.csv", schema)
+    fast, _ = digest_attendance(raw.frame, schema, AS_OF, calendar=True)
+    join, _ = digest_attendance(raw.frame, schema, AS_OF, calendar=False)
+    assert fast.sightings.equals(join.sightings)
+    for row in fast.sightings.iter_rows(named=True):
+        days = sorted(calendars[row["school_code"]], reverse=True)
+        assert mask_days(row["rows_mask"]) == list(range(len(days)))
+        assert mask_days(row["absent_mask"]) == [i for i, d in enumerate(days) if d.day % 3 == 0]
+
+
 def test_the_horizon_keeps_the_latest_64_school_days(minimal: Path, write: WriteFile) -> None:
     days = pl.date_range(date(2026, 1, 1), AS_OF, eager=True).to_list()[-70:]
     write("attendance.csv", att(*[(d.isoformat(), "孙七", "缺勤", SCHOOL) for d in days]))
