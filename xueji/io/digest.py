@@ -206,6 +206,13 @@ def _with_status(rows: pl.LazyFrame, status: _Status) -> pl.LazyFrame:
     return rows.with_columns(status.is_present().alias("_is_present"), status.is_absent().alias("_is_absent"))
 
 
+def _named_as(names: pl.Series) -> pl.Expr:
+    """Rows whose name is one of ``names`` (a null name among them: rows with none), the
+    cheap first cut before comparing whole sightings."""
+    near = pl.col("name").is_in(names.drop_nulls().implode())
+    return near | pl.col("name").is_null() if names.null_count() else near
+
+
 def _fold(rows: pl.LazyFrame, suffixes: list[str], undated: pl.Expr) -> pl.DataFrame:
     """Rows (with the columns of ``_mask_columns``) folded per raw sighting.
 
@@ -232,10 +239,8 @@ def _fold(rows: pl.LazyFrame, suffixes: list[str], undated: pl.Expr) -> pl.DataF
     again = folded.filter("_carried").select(SIGHTING)
     if again.height == 0:
         return folded.drop("_carried")
-    names = again["name"]
-    near = pl.col("name").is_in(names.drop_nulls().implode())
     exact = (
-        rows.filter(near | pl.col("name").is_null() if names.null_count() else near)
+        rows.filter(_named_as(again["name"]))
         .join(again.lazy(), on=list(SIGHTING), how="semi", nulls_equal=True)
         .group_by(*SIGHTING)
         .agg(pl.col(c).bitwise_or() for c in cols)
@@ -406,8 +411,7 @@ def _respelled_alike(sightings: pl.DataFrame, sight_norm: pl.DataFrame) -> bool:
     names = sight_norm.filter(~pl.all_horizontal([same(c) for c in SIGHTING]))["name"]
     if names.len() == 0:
         return False
-    near = pl.col("name").is_in(names.drop_nulls().implode())
-    candidates = sightings.filter(near | pl.col("name").is_null() if names.null_count() else near)
+    candidates = sightings.filter(_named_as(names))
     return bool(candidates.select(pl.struct(SIGHTING).is_duplicated().any()).item())
 
 
